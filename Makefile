@@ -1,0 +1,52 @@
+# The two commands that matter: `make dev` serves the API locally, `make test` runs everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := 3.12
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+
+# Lambda's python3.12, found as python3.12 on PATH or in pyenv (whose shim fails when 3.12 is not active).
+FIND_PYTHON = for c in python$(PYTHON_VERSION) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION).*/bin/python; do \
+	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(PYTHON_VERSION))))' 2>/dev/null && { echo "$$c"; exit 0; }; \
+	done; echo "Python $(PYTHON_VERSION) not found: install it (e.g. pyenv install $(PYTHON_VERSION))" >&2; exit 1
+comma := ,
+
+.PHONY: help
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(BIN)/python:
+	"$$($(FIND_PYTHON))" -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt shared/requirements.txt $(wildcard functions/*/requirements.txt) | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip check
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create .venv and install the pinned dependencies.
+
+.PHONY: dev
+dev: install ## Migrate the local SQLite database and serve the API on http://127.0.0.1:$(PORT).
+	PORT=$(PORT) $(BIN)/python -m local_api
+
+.PHONY: migrate
+migrate: install ## alembic upgrade head against the configured database.
+	$(BIN)/alembic upgrade head
+
+.PHONY: lint
+lint: install ## ruff and mypy.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared functions migrations local_api tests
+
+.PHONY: test
+test: install lint ## The whole suite: lint, types, unit, handler, HTTP and Postgres tests.
+	$(BIN)/pytest
+
+.PHONY: clean
+clean: ## Remove build output and caches (keeps .venv).
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""DELETE /api/sessions/{id}: 204 when deleted."""
+
+from aws_lambda_powertools.event_handler import Response
+
+from learning_sessions import service
+from learning_sessions.api import ITEM_PATH, SessionId, create_resolver, lambda_entry
+from learning_sessions.database import get_engine
+
+app = create_resolver()
+engine = get_engine()
+
+
+@app.delete(ITEM_PATH, responses={204: {"description": "Deleted"}})
+def delete_session(id: SessionId) -> Response[None]:
+    service.delete_session(engine, id)
+    return Response(status_code=204, body=None)
+
+
+lambda_handler = lambda_entry(app)

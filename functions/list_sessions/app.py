@@ -1,0 +1,30 @@
+"""GET /api/sessions/: newest first, keyset-paginated, optionally filtered by status."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from learning_sessions import service
+from learning_sessions.api import COLLECTION_PATHS, create_resolver, json_response, lambda_entry
+from learning_sessions.database import get_engine
+from learning_sessions.schemas import Session, SessionPage
+from learning_sessions.status import SessionStatus
+
+app = create_resolver()
+engine = get_engine()
+
+
+@app.get(COLLECTION_PATHS[0])
+@app.get(COLLECTION_PATHS[1], include_in_schema=False)
+def list_sessions(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,
+    status: Annotated[SessionStatus | None, Query(description="Only sessions in this status.")] = None,
+) -> Response[SessionPage]:
+    rows, next_cursor = service.list_sessions(engine, limit=limit, status=status, cursor=cursor)
+    page = SessionPage(data=[Session.model_validate(row) for row in rows], next_cursor=next_cursor)
+    return json_response(200, page)
+
+
+lambda_handler = lambda_entry(app)

@@ -1,0 +1,1 @@
+"""Learning Sessions: the code every function shares, shipped as the Lambda layer."""

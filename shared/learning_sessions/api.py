@@ -1,0 +1,121 @@
+"""What every function's handler is built from: the resolver, the body guard and the entry point."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from learning_sessions.http_errors import JSON, api_error_proxy_result, register_error_handlers
+from learning_sessions.schemas import MAX_ID
+from learning_sessions.settings import get_settings
+
+logger = Logger()
+
+# API Gateway matches paths exactly, so the collection answers with and without the slash.
+COLLECTION_PATHS = ("/api/sessions/", "/api/sessions")
+ITEM_PATH = "/api/sessions/<id>"
+SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id.")]
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def create_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object)
+    register_error_handlers(app, logger)
+    return app
+
+
+def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] | None = None) -> Response[Any]:
+    # The body stays a model: Powertools serialises it through the route's return annotation.
+    return Response(status_code=status_code, content_type=JSON, body=payload, headers=headers)
+
+
+def location_of(session_id: int) -> str:
+    return f"/api/sessions/{session_id}"
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """Strict JSON: one object, no duplicate keys, no NaN, bounded nesting."""
+    try:
+        value = json.loads(text, object_pairs_hook=_without_duplicate_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except RecursionError:
+        raise BadRequest("Request body is nested too deeply") from None
+    if not isinstance(value, dict):
+        raise BadRequest("Request body must be a JSON object")
+    return value
+
+
+def _without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise BadRequest("Request body has duplicate keys")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"Request body contains {name}, which is not JSON")
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == JSON or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def with_decoded_body(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+    """Refuse bodies we cannot read as small UTF-8 JSON before any parsing; return the event with a text body."""
+    body = event.get("body")
+    if not body:
+        return dict(event)
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send identity-encoded JSON")
+    content_type = headers.get("content-type")
+    if content_type is not None and not _is_json_media_type(content_type):
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    too_large = PayloadTooLarge(f"Request body must be at most {max_bytes} bytes")
+    try:
+        if event.get("isBase64Encoded"):
+            if len(body) > (max_bytes + 2) // 3 * 4:
+                raise too_large
+            raw = base64.b64decode(body, validate=True)
+        else:
+            raw = body.encode("utf-8")
+        if len(raw) > max_bytes:
+            raise too_large
+        text = raw.decode("utf-8")
+    except (binascii.Error, UnicodeError):
+        raise BadRequest("Request body is not valid UTF-8 text") from None
+    return {**event, "body": text, "isBase64Encoded": False}
+
+
+def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
+    """The Lambda handler for a function's resolver: JSON logs with the request id, body guard, routing."""
+    settings = get_settings()
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            event = with_decoded_body(event, settings.max_body_bytes)
+        except ApiError as exc:
+            result = api_error_proxy_result(exc)
+        else:
+            result = app.resolve(event, context)
+        http = event.get("requestContext", {}).get("http", {})
+        logger.info("request", method=http.get("method"), path=event.get("rawPath"), status=result["statusCode"])
+        return result
+
+    return lambda_handler

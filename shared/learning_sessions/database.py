@@ -1,0 +1,150 @@
+"""Engine creation: once per execution environment, reused by every warm invocation."""
+
+from __future__ import annotations
+
+import ssl
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
+
+from learning_sessions.settings import ConfigError, Settings, get_settings
+
+PG_DRIVER = "postgresql+pg8000"
+_SECRET_KEYS = ("username", "password", "host", "dbname")
+
+
+def resolve_database_url(settings: Settings) -> URL:
+    """The URL to connect to, following the precedence the feature spec gives."""
+    if settings.database_url is not None:
+        return _parse_database_url(settings.database_url.get_secret_value())
+    if settings.postgres_host:
+        missing = [
+            name
+            for name, value in (("POSTGRES_DB", settings.postgres_db), ("POSTGRES_USER", settings.postgres_user))
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"POSTGRES_HOST is set, so {' and '.join(missing)} must be set too")
+        password = settings.postgres_password.get_secret_value() if settings.postgres_password else None
+        return URL.create(
+            PG_DRIVER,
+            username=settings.postgres_user,
+            password=password,
+            host=settings.postgres_host,
+            port=settings.postgres_port,
+            database=settings.postgres_db,
+        )
+    if settings.postgres_secret_arn:
+        return _url_from_secret(read_database_secret(settings))
+    raise ConfigError(
+        "No database configured: set DATABASE_URL, or POSTGRES_HOST with POSTGRES_DB, "
+        "POSTGRES_USER and POSTGRES_PASSWORD, or POSTGRES_SECRET_ARN"
+    )
+
+
+def _parse_database_url(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        # The raw value may hold a password, so it is not echoed.
+        raise ConfigError(
+            "DATABASE_URL is not a valid database URL (expected e.g. sqlite:///learning_env.db)"
+        ) from None
+    if url.get_backend_name() == "postgresql":
+        return url.set(drivername=PG_DRIVER)
+    if url.get_backend_name() != "sqlite":
+        raise ConfigError(f"DATABASE_URL must use sqlite or postgresql, not {url.get_backend_name()!r}")
+    return url
+
+
+def read_database_secret(settings: Settings) -> dict[str, Any]:
+    """The RDS-style secret, through Powertools' cache so warm invocations make no API call."""
+    # Imported here: boto3 is only needed on this path, and it is the costliest import.
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        secret = parameters.get_secret(
+            settings.postgres_secret_arn or "", transform="json", max_age=settings.secret_max_age_seconds
+        )
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigError(
+            f"POSTGRES_SECRET_ARN: the secret could not be read ({type(exc.__cause__).__name__})"
+        ) from None
+    except parameters.exceptions.TransformParameterError:
+        raise ConfigError("POSTGRES_SECRET_ARN: the secret is not valid JSON") from None
+    if not isinstance(secret, dict):
+        raise ConfigError("POSTGRES_SECRET_ARN: the secret must be a JSON object")
+    missing = [key for key in _SECRET_KEYS if not secret.get(key)]
+    if missing:
+        raise ConfigError(f"POSTGRES_SECRET_ARN: the secret lacks {', '.join(missing)}")
+    return secret
+
+
+def _url_from_secret(secret: dict[str, Any]) -> URL:
+    try:
+        port = int(secret.get("port") or 5432)
+    except (TypeError, ValueError):
+        raise ConfigError("POSTGRES_SECRET_ARN: the secret's port is not a number") from None
+    return URL.create(
+        PG_DRIVER,
+        username=str(secret["username"]),
+        password=str(secret["password"]),
+        host=str(secret["host"]),
+        port=port,
+        database=str(secret["dbname"]),
+    )
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    url = resolve_database_url(settings)
+    if url.get_backend_name() == "sqlite":
+        # A busy timeout lets several local workers share one SQLite file.
+        return create_engine(url, connect_args={"timeout": settings.db_connect_timeout})
+    connect_args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout,
+        "application_name": "learning-sessions",
+    }
+    if settings.db_statement_timeout_ms:
+        connect_args["startup_params"] = {"statement_timeout": str(settings.db_statement_timeout_ms)}
+    if settings.postgres_sslmode != "disable":
+        connect_args["ssl_context"] = _ssl_context(settings)
+    engine = create_engine(
+        url,
+        connect_args=connect_args,
+        # One request at a time per execution environment: one connection is enough,
+        # and waiting for a second one would only hide a leak.
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=settings.db_connect_timeout,
+        # The database may have dropped an idle connection between invocations.
+        pool_pre_ping=True,
+    )
+    if settings.postgres_secret_arn and settings.database_url is None and not settings.postgres_host:
+        _refresh_credentials_on_connect(engine, settings)
+    return engine
+
+
+def _refresh_credentials_on_connect(engine: Engine, settings: Settings) -> None:
+    """Re-read the (cached) secret for every new connection, so a rotated password is picked up."""
+
+    @event.listens_for(engine, "do_connect")
+    def _use_current_secret(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        secret = read_database_secret(settings)
+        cparams["user"] = str(secret["username"])
+        cparams["password"] = str(secret["password"])
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.postgres_ssl_ca_file)
+    if settings.postgres_sslmode == "require":
+        # Encrypted, but the certificate chain is not checked ("require" as libpq means it).
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    return create_db_engine(get_settings())

@@ -1,0 +1,117 @@
+"""The one place where errors become HTTP responses: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from learning_sessions.errors import (
+    ApiError,
+    BadRequest,
+    NotFound,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+JSON = "application/json"
+RETRY_AFTER_SECONDS = "5"
+_BODY_SHAPE_ERRORS = {"model_attributes_type", "dict_type", "model_type", "missing"}
+# Postgres SQLSTATEs that mean "try again": connection exceptions, query cancelled
+# (statement timeout), server shutting down or starting, serialization and deadlock.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "57", "40")
+
+
+def error_body(code: str, message: str, details: Sequence[dict[str, Any]] = ()) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "details": list(details)}}, separators=(",", ":"))
+
+
+def api_error_response(exc: ApiError) -> Response[str]:
+    return Response(
+        status_code=exc.status,
+        content_type=JSON,
+        body=error_body(exc.code, exc.message, exc.details),
+        headers=exc.headers,
+    )
+
+
+def api_error_proxy_result(exc: ApiError) -> dict[str, Any]:
+    """The same error as an HTTP API proxy result, for requests refused before routing."""
+    return {
+        "statusCode": exc.status,
+        "headers": {"Content-Type": JSON, **exc.headers},
+        "body": error_body(exc.code, exc.message, exc.details),
+        "isBase64Encoded": False,
+    }
+
+
+def classify_validation_error(errors: Sequence[dict[str, Any]]) -> ApiError:
+    """Powertools' validation errors: a body that is not a JSON object is 400, the rest 422."""
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return BadRequest("Request body is not valid JSON")
+    if any(tuple(err.get("loc", ())) == ("body",) and err.get("type") in _BODY_SHAPE_ERRORS for err in errors):
+        return BadRequest("Request body must be a JSON object")
+    details = [
+        {
+            "loc": [str(part) if not isinstance(part, int) else part for part in err.get("loc", ())],
+            "type": str(err.get("type", "invalid")),
+            "message": str(err.get("msg") or err.get("type", "invalid")),
+        }
+        for err in errors
+    ]
+    return ValidationFailed("Request validation failed", details)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or _sqlstate(exc).startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+    return False
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    # pg8000 puts the server's error fields in args[0] as a dict; "C" is the SQLSTATE.
+    args = getattr(exc.orig, "args", ())
+    if args and isinstance(args[0], dict):
+        return str(args[0].get("C", ""))
+    return ""
+
+
+def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response[str]:
+        return api_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response[str]:
+        return api_error_response(classify_validation_error(exc.errors()))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return api_error_response(UnsupportedMediaType("Content-Type must be application/json"))
+
+    @app.exception_handler(NotFoundError)
+    def _no_route(exc: NotFoundError) -> Response[str]:
+        return api_error_response(NotFound("No such route"))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        if is_database_unavailable(exc):
+            # Connection loss, timeouts and the like: nothing was committed and a retry may work.
+            logger.warning("Database unavailable", exc_info=exc)
+            return api_error_response(
+                ServiceUnavailable(
+                    "The database is unavailable; retry later", headers={"Retry-After": RETRY_AFTER_SECONDS}
+                )
+            )
+        logger.exception("Unhandled error")
+        return api_error_response(ApiError("Internal server error"))

@@ -1,0 +1,104 @@
+"""Domain rules for learning sessions: lifecycle timestamps, ordering, partial updates."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, MutableMapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping
+
+from learning_sessions import queries
+from learning_sessions.cursor import decode_cursor, encode_cursor
+from learning_sessions.errors import NotFound, ValidationFailed, field_error
+from learning_sessions.schemas import SessionCreate, SessionUpdate
+from learning_sessions.status import SessionStatus
+
+# Entering a status stamps its timestamp, unless the client sent that field itself.
+_STAMPED_ON_ENTRY = {SessionStatus.IN_PROGRESS: "started_at", SessionStatus.COMPLETED: "completed_at"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def apply_lifecycle(
+    values: MutableMapping[str, Any], *, previous_status: str | None, sent: Collection[str], now: datetime
+) -> None:
+    status = values["status"]
+    stamp_field = _STAMPED_ON_ENTRY.get(status)
+    if stamp_field and status != previous_status and stamp_field not in sent and values.get(stamp_field) is None:
+        values[stamp_field] = now
+
+
+def check_chronology(values: MutableMapping[str, Any]) -> None:
+    started_at, completed_at = values.get("started_at"), values.get("completed_at")
+    if started_at is not None and completed_at is not None and completed_at < started_at:
+        raise ValidationFailed(
+            "completed_at must not be earlier than started_at",
+            [
+                field_error(
+                    ["body", "completed_at"], "completed_before_started", "completed_at is earlier than started_at"
+                )
+            ],
+        )
+
+
+def not_found(session_id: int) -> NotFound:
+    return NotFound(f"Learning session {session_id} does not exist")
+
+
+def create_session(engine: Engine, payload: SessionCreate) -> RowMapping:
+    now = utcnow()
+    values = payload.model_dump()
+    apply_lifecycle(values, previous_status=None, sent=payload.model_fields_set, now=now)
+    check_chronology(values)
+    values.update(created_at=now, updated_at=now, version=1)
+    with engine.begin() as conn:
+        return queries.insert_session(conn, values)
+
+
+def get_session(engine: Engine, session_id: int) -> RowMapping:
+    with engine.connect() as conn:
+        row = queries.fetch_session(conn, session_id)
+    if row is None:
+        raise not_found(session_id)
+    return row
+
+
+def update_session(engine: Engine, session_id: int, payload: SessionUpdate) -> RowMapping:
+    changes = payload.changes()
+    with engine.begin() as conn:
+        # The row lock serialises concurrent PATCHes, so each one merges into the latest row.
+        current = queries.fetch_session(conn, session_id, for_update=True)
+        if current is None:
+            raise not_found(session_id)
+        merged = dict(current) | changes
+        apply_lifecycle(merged, previous_status=current["status"], sent=changes.keys(), now=utcnow())
+        check_chronology(merged)
+        # Strictly later than before even if clocks of two environments disagree.
+        updated_at = max(utcnow(), current["updated_at"] + timedelta(microseconds=1))
+        values = {key: merged[key] for key in SessionUpdate.model_fields}
+        values.update(updated_at=updated_at, version=current["version"] + 1)
+        row = queries.update_session(conn, session_id, values)
+    if row is None:
+        raise not_found(session_id)
+    return row
+
+
+def delete_session(engine: Engine, session_id: int) -> None:
+    with engine.begin() as conn:
+        if not queries.delete_session(conn, session_id):
+            raise not_found(session_id)
+
+
+def list_sessions(
+    engine: Engine, *, limit: int, status: str | None, cursor: str | None
+) -> tuple[list[RowMapping], str | None]:
+    after = decode_cursor(cursor) if cursor is not None else None
+    with engine.connect() as conn:
+        rows = list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last["created_at"], last["id"])

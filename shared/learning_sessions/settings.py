@@ -1,0 +1,81 @@
+"""The one typed settings object, read from environment variables.
+
+Precedence follows the feature spec: ``DATABASE_URL`` wins; otherwise the ``POSTGRES_*``
+variables; otherwise an RDS-style Secrets Manager secret named by ``POSTGRES_SECRET_ARN``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid. The message names the variable, never its secret value."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    postgres_host: str | None = Field(default=None, alias="POSTGRES_HOST")
+    postgres_port: int = Field(default=5432, ge=1, le=65535, alias="POSTGRES_PORT")
+    postgres_db: str | None = Field(default=None, alias="POSTGRES_DB")
+    postgres_user: str | None = Field(default=None, alias="POSTGRES_USER")
+    postgres_password: SecretStr | None = Field(default=None, alias="POSTGRES_PASSWORD")
+    postgres_secret_arn: str | None = Field(default=None, alias="POSTGRES_SECRET_ARN")
+    # TLS to the database: "disable" locally, "require" when deployed to RDS.
+    postgres_sslmode: str = Field(
+        default="disable", pattern="^(disable|require|verify-full)$", alias="POSTGRES_SSLMODE"
+    )
+    postgres_ssl_ca_file: str | None = Field(default=None, alias="POSTGRES_SSL_CA_FILE")
+    # Seconds; pg8000 applies it to the connect and to every socket read, so a dead
+    # database fails fast instead of hanging the invocation. Keep it above the statement timeout.
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=60, alias="DB_CONNECT_TIMEOUT")
+    # Milliseconds; ends a slow statement well before the Lambda timeout.
+    db_statement_timeout_ms: int = Field(default=3000, ge=0, le=900_000, alias="DB_STATEMENT_TIMEOUT_MS")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1, alias="MAX_BODY_BYTES")
+    secret_max_age_seconds: int = Field(default=300, ge=0, alias="SECRET_MAX_AGE_SECONDS")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        source = os.environ if environ is None else environ
+        values = {key: value for key, value in source.items() if value != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    # Only the variable names and the rule they broke: the input may be a password.
+    problems = [
+        f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+    ]
+    return "Invalid configuration: " + "; ".join(problems)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environ()
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a ``.env`` file of ``KEY=VALUE`` lines (local development only)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw_line in path.read_text(encoding="utf-8").splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values

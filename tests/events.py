@@ -1,0 +1,66 @@
+"""API Gateway HTTP API (payload 2.0) events, built as API Gateway builds them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+
+def http_api_event(
+    method: str,
+    path: str,
+    *,
+    route: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    if body is not None and not isinstance(body, (str, bytes)):
+        body = json.dumps(body)
+    if isinstance(body, bytes):
+        body, base64_body = base64.b64encode(body).decode(), True
+    elif base64_body and body is not None:
+        body = base64.b64encode(body.encode()).decode()
+    all_headers = {"host": "localhost", "user-agent": "pytest"}
+    if body is not None:
+        all_headers["content-type"] = "application/json"
+    all_headers.update({key.lower(): value for key, value in (headers or {}).items()})
+    route_key = f"{method} {route or path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": all_headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "26/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795694400000,
+        },
+        "isBase64Encoded": base64_body,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body is not None:
+        event["body"] = body
+    return event
