@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -20,7 +21,8 @@ from learning_sessions.http_errors import JSON, api_error_proxy_result, register
 from learning_sessions.schemas import MAX_ID
 from learning_sessions.settings import get_settings
 
-logger = Logger()
+# POWERTOOLS_SERVICE_NAME (set in template.yaml) wins; the default names local runs too.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-sessions")
 
 # API Gateway matches paths exactly, so the collection answers with and without the slash.
 COLLECTION_PATHS = ("/api/sessions/", "/api/sessions")
@@ -70,8 +72,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _is_json_media_type(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == JSON or (media_type.startswith("application/") and media_type.endswith("+json"))
+    return content_type.split(";", 1)[0].strip().lower() == JSON
 
 
 def with_decoded_body(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
@@ -99,7 +100,9 @@ def with_decoded_body(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any
         text = raw.decode("utf-8")
     except (binascii.Error, UnicodeError):
         raise BadRequest("Request body is not valid UTF-8 text") from None
-    return {**event, "body": text, "isBase64Encoded": False}
+    # Media types are case-insensitive, Powertools' body parser is not: hand it the canonical one.
+    headers["content-type"] = JSON
+    return {**event, "headers": headers, "body": text, "isBase64Encoded": False}
 
 
 def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, Select, delete, insert, select, tuple_, update
 
 from learning_sessions.cursor import Position
 from learning_sessions.tables import learning_sessions as table
@@ -44,11 +44,15 @@ def delete_session(conn: Connection, session_id: int) -> bool:
     return conn.execute(delete(table).where(table.c.id == session_id)).rowcount == 1
 
 
-def list_sessions(conn: Connection, *, limit: int, status: str | None, after: Position | None) -> Sequence[RowMapping]:
+def list_page_statement(*, limit: int, status: str | None, after: Position | None) -> Select[Any]:
     """Newest first; the (created_at, id) row comparison lets the index seek straight to the page."""
     statement = select(*_columns).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
     if status is not None:
         statement = statement.where(table.c.status == status)
     if after is not None:
         statement = statement.where(tuple_(table.c.created_at, table.c.id) < tuple_(*after))
-    return conn.execute(statement).mappings().all()
+    return statement
+
+
+def list_sessions(conn: Connection, *, limit: int, status: str | None, after: Position | None) -> Sequence[RowMapping]:
+    return conn.execute(list_page_statement(limit=limit, status=status, after=after)).mappings().all()

@@ -13,9 +13,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
-    field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from learning_sessions.status import SessionStatus
@@ -95,21 +93,16 @@ class SessionUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="SessionUpdate")
 
-    # Optional but never null: None stands only for "not sent" and is hidden from the schema.
-    title: Title | SkipJsonSchema[None] = None
+    # Optional but never null. The None default only means "not sent": defaults are not
+    # validated, while a null that is sent fails like any other wrong type. A `| None`
+    # union would instead accept null and nest every error under a union branch.
+    # Values are read only through changes(), so None never escapes as a title.
+    title: Title = Field(default=None)  # type: ignore[assignment]
     description: Description | None = None
-    status: SessionStatus | SkipJsonSchema[None] = None
+    status: SessionStatus = Field(default=None)  # type: ignore[assignment]
     difficulty: Difficulty | None = None
     started_at: UtcDateTime | None = None
     completed_at: UtcDateTime | None = None
-
-    @field_validator("title", "status", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        # Runs only for values actually sent: an absent title is fine, a null one is not.
-        if value is None:
-            raise PydanticCustomError("null_not_allowed", "Field cannot be null")
-        return value
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -1,0 +1,87 @@
+"""A test client that routes requests to the Lambda handlers as API Gateway would."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.events import http_api_event
+from tests.lambda_functions import FakeLambdaContext, Handler
+
+_UNSET: Any = object()
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        return {key.lower(): value for key, value in self.headers.items()}.get(name.lower())
+
+
+class LambdaApiClient:
+    def __init__(self, handlers: dict[str, Handler]):
+        self.handlers = handlers
+        self.last_context: FakeLambdaContext | None = None
+
+    def _route(self, method: str, path: str) -> tuple[str, str, dict[str, str] | None]:
+        if path in ("/api/sessions", "/api/sessions/"):
+            name = {"GET": "list_sessions", "POST": "create_session"}[method]
+            return name, path, None
+        session_id = path.removeprefix("/api/sessions/")
+        name = {"GET": "get_session", "PATCH": "update_session", "DELETE": "delete_session"}[method]
+        return name, "/api/sessions/{id}", {"id": session_id}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = _UNSET,
+        raw_body: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        base64_body: bool = False,
+    ) -> ApiResponse:
+        name, route, path_parameters = self._route(method, path)
+        body: Any = raw_body if json_body is _UNSET else json.dumps(json_body)
+        event = http_api_event(
+            method,
+            path,
+            route=route,
+            body=body,
+            headers=headers,
+            query=query,
+            path_parameters=path_parameters,
+            base64_body=base64_body,
+        )
+        self.last_context = FakeLambdaContext(function_name=name)
+        result = self.handlers[name](event, self.last_context)
+        assert result.get("isBase64Encoded") in (None, False)
+        return ApiResponse(
+            status=result["statusCode"], headers=result.get("headers") or {}, body=result.get("body") or ""
+        )
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json_body: Any = _UNSET, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, json_body=json_body, **kwargs)
+
+    def patch(self, path: str, json_body: Any = _UNSET, **kwargs: Any) -> ApiResponse:
+        return self.request("PATCH", path, json_body=json_body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("DELETE", path, **kwargs)
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        response = self.post("/api/sessions/", {"title": "Learn Flask", **fields})
+        assert response.status == 201, response.body
+        data: dict[str, Any] = response.json()["data"]
+        return data

@@ -1,0 +1,42 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import URL, Engine, create_engine, make_url, text
+
+from tests.databases import fresh_postgres_database, migrate
+
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """A migrated database of each backend, shared by the tests of one run."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "learning_sessions.db"
+        url = make_url(f"sqlite:///{path}")
+        migrate(url)
+        yield url
+        return
+    with fresh_postgres_database() as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: URL) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(engine: Engine) -> Engine:
+    """The migrated database with no sessions in it."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM learning_sessions"))
+    return engine

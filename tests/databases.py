@@ -1,0 +1,65 @@
+"""Throwaway databases for the suite: a SQLite file and a fresh Postgres database per run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_admin_url() -> URL:
+    return make_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_unavailable(reason: str) -> None:
+    """Skip on a developer's machine without Postgres; in CI a skipped Postgres test is a failure."""
+    message = f"Postgres is not reachable at {postgres_admin_url().render_as_string()}: {reason}"
+    if in_ci():
+        pytest.fail(message + " (CI=true: Postgres tests must run, not skip)", pytrace=False)
+    pytest.skip(message + ". Start Postgres or set TEST_POSTGRES_URL to run these tests.")
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[URL]:
+    admin_url = postgres_admin_url()
+    name = f"learning_sessions_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (DBAPIError, OSError) as exc:
+        admin.dispose()
+        postgres_unavailable(type(exc).__name__)
+    try:
+        yield admin_url.set(database=name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def alembic_config(url: URL | str) -> Config:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    rendered = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def migrate(url: URL | str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
