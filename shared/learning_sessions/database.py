@@ -52,7 +52,8 @@ def _parse_database_url(raw: str) -> URL:
         raise ConfigError(
             "DATABASE_URL is not a valid database URL (expected e.g. sqlite:///learning_env.db)"
         ) from None
-    if url.get_backend_name() == "postgresql":
+    if url.get_backend_name() in ("postgresql", "postgres"):
+        # Whatever driver the URL names, pg8000 is the one the layer ships.
         return url.set(drivername=PG_DRIVER)
     if url.get_backend_name() != "sqlite":
         raise ConfigError(f"DATABASE_URL must use sqlite or postgresql, not {url.get_backend_name()!r}")

@@ -39,7 +39,7 @@ class Settings(BaseModel):
     # Milliseconds; ends a slow statement well before the Lambda timeout.
     db_statement_timeout_ms: int = Field(default=3000, ge=0, le=900_000, alias="DB_STATEMENT_TIMEOUT_MS")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, alias="MAX_BODY_BYTES")
-    secret_max_age_seconds: int = Field(default=300, ge=0, alias="SECRET_MAX_AGE_SECONDS")
+    secret_max_age_seconds: int = Field(default=300, ge=1, alias="SECRET_MAX_AGE_SECONDS")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,200 @@
+"""Configuration: precedence, clear errors naming the variable, and no password in any message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from sqlalchemy import Engine
+
+from learning_sessions.database import create_db_engine, resolve_database_url
+from learning_sessions.settings import ConfigError, Settings, read_env_file
+
+PASSWORD = "s3cr3t-Pa55word"
+
+
+def url_for(env: dict[str, str]) -> str:
+    return resolve_database_url(Settings.from_environ(env)).render_as_string(hide_password=False)
+
+
+def test_database_url_wins_over_everything() -> None:
+    env = {"DATABASE_URL": "sqlite:///learning_env.db", "POSTGRES_HOST": "db", "POSTGRES_SECRET_ARN": "arn"}
+    assert url_for(env) == "sqlite:///learning_env.db"
+
+
+def test_postgres_database_url_uses_pg8000() -> None:
+    assert url_for({"DATABASE_URL": "postgresql://u:p@h:5433/d"}) == "postgresql+pg8000://u:p@h:5433/d"
+    assert url_for({"DATABASE_URL": "postgres://u@h/d"}) == "postgresql+pg8000://u@h/d"
+
+
+def test_postgres_variables_build_a_pg8000_url() -> None:
+    env = {
+        "POSTGRES_HOST": "db.internal",
+        "POSTGRES_PORT": "6543",
+        "POSTGRES_DB": "sessions",
+        "POSTGRES_USER": "app",
+        "POSTGRES_PASSWORD": PASSWORD,
+    }
+    assert url_for(env) == f"postgresql+pg8000://app:{PASSWORD}@db.internal:6543/sessions"
+
+
+def test_postgres_port_defaults_to_5432_and_password_is_optional() -> None:
+    env = {"POSTGRES_HOST": "h", "POSTGRES_DB": "d", "POSTGRES_USER": "u"}
+    assert url_for(env) == "postgresql+pg8000://u@h:5432/d"
+
+
+def test_empty_variables_count_as_unset() -> None:
+    assert url_for({"DATABASE_URL": "", "POSTGRES_HOST": "h", "POSTGRES_DB": "d", "POSTGRES_USER": "u"}).startswith(
+        "postgresql+pg8000://"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"POSTGRES_HOST": "h", "POSTGRES_USER": "u", "POSTGRES_PASSWORD": PASSWORD}, "POSTGRES_DB"),
+        ({"POSTGRES_HOST": "h", "POSTGRES_DB": "d", "POSTGRES_PASSWORD": PASSWORD}, "POSTGRES_USER"),
+        ({"POSTGRES_HOST": "h", "POSTGRES_DB": "d", "POSTGRES_USER": "u", "POSTGRES_PORT": "x"}, "POSTGRES_PORT"),
+        ({"POSTGRES_HOST": "h", "POSTGRES_DB": "d", "POSTGRES_USER": "u", "POSTGRES_PORT": "70000"}, "POSTGRES_PORT"),
+        ({"DATABASE_URL": f"not a url {PASSWORD}"}, "DATABASE_URL"),
+        ({"DATABASE_URL": f"mysql://u:{PASSWORD}@h/d"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite://", "DB_CONNECT_TIMEOUT": "-1"}, "DB_CONNECT_TIMEOUT"),
+        ({"DATABASE_URL": "sqlite://", "POSTGRES_SSLMODE": "prefer"}, "POSTGRES_SSLMODE"),
+        ({}, "DATABASE_URL"),
+    ],
+)
+def test_bad_settings_name_the_variable_and_hide_the_password(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        url_for(env)
+    assert named in str(raised.value)
+    assert PASSWORD not in str(raised.value)
+    assert PASSWORD not in repr(raised.value)
+
+
+def test_settings_repr_never_shows_the_password() -> None:
+    settings = Settings.from_environ({"DATABASE_URL": f"postgresql://u:{PASSWORD}@h/d", "POSTGRES_PASSWORD": PASSWORD})
+    assert PASSWORD not in repr(settings)
+    assert PASSWORD not in str(settings)
+
+
+def test_env_file_is_parsed(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text('# comment\nDATABASE_URL=sqlite:///x.db\nexport POSTGRES_USER="quoted"\n\nBROKEN LINE\n')
+    assert read_env_file(env_file) == {"DATABASE_URL": "sqlite:///x.db", "POSTGRES_USER": "quoted"}
+    assert read_env_file(tmp_path / "missing") == {}
+
+
+class TestEngine:
+    def test_postgres_engine_keeps_one_checked_connection(self) -> None:
+        engine = create_db_engine(
+            Settings.from_environ({"POSTGRES_HOST": "h", "POSTGRES_DB": "d", "POSTGRES_USER": "u"})
+        )
+        assert engine.pool.size() == 1  # type: ignore[attr-defined]
+        assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
+        assert engine.pool._pre_ping is True
+        assert engine.url.drivername == "postgresql+pg8000"
+
+    def test_engine_is_created_once_per_execution_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from tests.lambda_functions import cold_start, load_function_module
+
+        with cold_start({"DATABASE_URL": "sqlite://"}):
+            module = load_function_module("get_session")
+            from learning_sessions.database import get_engine
+
+            engine: Engine = module.engine
+            assert get_engine() is engine
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        with mock_aws():
+            yield
+
+
+def create_secret(value: object) -> str:
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    name = f"rds!db-{abs(hash(json.dumps(value, sort_keys=True)))}"
+    arn: str = client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+    return arn
+
+
+RDS_SECRET = {
+    "username": "postgres",
+    "password": PASSWORD,
+    "host": "db.cluster.us-east-1.rds.amazonaws.com",
+    "port": 5432,
+    "dbname": "sessions",
+    "engine": "postgres",
+}
+
+
+@pytest.mark.usefixtures("aws")
+class TestSecretsManager:
+    def test_rds_secret_builds_the_url(self) -> None:
+        arn = create_secret(RDS_SECRET)
+        assert url_for({"POSTGRES_SECRET_ARN": arn}) == (
+            f"postgresql+pg8000://postgres:{PASSWORD}@db.cluster.us-east-1.rds.amazonaws.com:5432/sessions"
+        )
+
+    def test_the_secret_is_cached_between_reads(self) -> None:
+        arn = create_secret({**RDS_SECRET, "host": "cached-host"})
+        first = url_for({"POSTGRES_SECRET_ARN": arn})
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**RDS_SECRET, "host": "rotated-host"})
+        )
+        assert url_for({"POSTGRES_SECRET_ARN": arn}) == first
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # what expiry of the max age does
+        assert "@rotated-host:" in url_for({"POSTGRES_SECRET_ARN": arn})
+
+    @pytest.mark.parametrize(
+        ("secret", "problem"),
+        [
+            ({"username": "u", "password": PASSWORD, "host": "h"}, "dbname"),
+            ({**RDS_SECRET, "port": "not a port"}, "port"),
+            (["not", "an", "object"], "JSON object"),
+        ],
+    )
+    def test_bad_secret_is_a_clear_error_without_the_password(self, secret: object, problem: str) -> None:
+        arn = create_secret(secret)
+        with pytest.raises(ConfigError) as raised:
+            url_for({"POSTGRES_SECRET_ARN": arn})
+        assert "POSTGRES_SECRET_ARN" in str(raised.value)
+        assert problem in str(raised.value)
+        assert PASSWORD not in str(raised.value)
+
+    def test_missing_secret_is_a_clear_error(self) -> None:
+        arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:does-not-exist"
+        with pytest.raises(ConfigError, match="POSTGRES_SECRET_ARN: the secret could not be read"):
+            url_for({"POSTGRES_SECRET_ARN": arn})
+
+    def test_new_connections_use_the_current_secret(self) -> None:
+        arn = create_secret({**RDS_SECRET, "host": "127.0.0.1", "port": 1})
+        engine = create_db_engine(Settings.from_environ({"POSTGRES_SECRET_ARN": arn, "DB_CONNECT_TIMEOUT": "1"}))
+        captured: dict[str, object] = {}
+
+        from sqlalchemy import event
+
+        @event.listens_for(engine, "do_connect", retval=True)
+        def capture(dialect: object, conn_rec: object, cargs: object, cparams: dict[str, object]) -> object:
+            captured.update(cparams)
+            raise ConnectionRefusedError("captured")
+
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**RDS_SECRET, "password": "rotated"})
+        )
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        with pytest.raises(ConnectionRefusedError):
+            engine.connect()
+        assert captured["password"] == "rotated"
