@@ -3,7 +3,7 @@
 from aws_lambda_powertools.event_handler import Response
 
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, SessionId, create_resolver, lambda_entry
+from learning_sessions.api import ITEM_PATH, IfMatch, SessionId, create_resolver, lambda_entry
 from learning_sessions.database import get_engine
 
 app = create_resolver()
@@ -11,8 +11,8 @@ engine = get_engine()
 
 
 @app.delete(ITEM_PATH, responses={204: {"description": "Deleted"}})
-def delete_session(id: SessionId) -> Response[None]:
-    service.delete_session(engine, id)
+def delete_session(id: SessionId, if_match: IfMatch = None) -> Response[None]:
+    service.delete_session(engine, id, if_match=if_match)
     return Response(status_code=204, body=None)
 
 

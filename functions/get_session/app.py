@@ -3,9 +3,9 @@
 from aws_lambda_powertools.event_handler import Response
 
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, SessionId, create_resolver, json_response, lambda_entry
+from learning_sessions.api import ITEM_PATH, SessionId, create_resolver, lambda_entry, session_response
 from learning_sessions.database import get_engine
-from learning_sessions.schemas import Session, SessionEnvelope
+from learning_sessions.schemas import SessionEnvelope
 
 app = create_resolver()
 engine = get_engine()
@@ -13,8 +13,7 @@ engine = get_engine()
 
 @app.get(ITEM_PATH)
 def get_session(id: SessionId) -> Response[SessionEnvelope]:
-    row = service.get_session(engine, id)
-    return json_response(200, SessionEnvelope(data=Session.model_validate(row)))
+    return session_response(200, service.get_session(engine, id))
 
 
 lambda_handler = lambda_entry(app)

@@ -6,18 +6,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, SessionId, create_resolver, json_response, lambda_entry
+from learning_sessions.api import ITEM_PATH, IfMatch, SessionId, create_resolver, lambda_entry, session_response
 from learning_sessions.database import get_engine
-from learning_sessions.schemas import Session, SessionEnvelope, SessionUpdate
+from learning_sessions.schemas import SessionEnvelope, SessionUpdate
 
 app = create_resolver()
 engine = get_engine()
 
 
 @app.patch(ITEM_PATH)
-def update_session(id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)]) -> Response[SessionEnvelope]:
-    row = service.update_session(engine, id, payload)
-    return json_response(200, SessionEnvelope(data=Session.model_validate(row)))
+def update_session(
+    id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
+) -> Response[SessionEnvelope]:
+    return session_response(200, service.update_session(engine, id, payload, if_match=if_match))
 
 
 lambda_handler = lambda_entry(app)

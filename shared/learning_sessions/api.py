@@ -11,14 +11,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from learning_sessions.etags import etag_for
 from learning_sessions.http_errors import JSON, api_error_proxy_result, register_error_handlers
-from learning_sessions.schemas import MAX_ID
+from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
 from learning_sessions.settings import get_settings
 
 # POWERTOOLS_SERVICE_NAME (set in template.yaml) wins; the default names local runs too.
@@ -28,6 +29,18 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-s
 COLLECTION_PATHS = ("/api/sessions/", "/api/sessions")
 ITEM_PATH = "/api/sessions/<id>"
 SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id.")]
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=1024, description='Apply only if the session\'s ETag is one of these (or "*"); else 412.'),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        description="Repeat a POST safely: the same key and body return the first response without a new row.",
+    ),
+]
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -41,6 +54,11 @@ def create_resolver() -> APIGatewayHttpResolver:
 def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] | None = None) -> Response[Any]:
     # The body stays a model: Powertools serialises it through the route's return annotation.
     return Response(status_code=status_code, content_type=JSON, body=payload, headers=headers)
+
+
+def session_response(status_code: int, row: Mapping[Any, Any]) -> Response[SessionEnvelope]:
+    """One session in the envelope, with the ETag of its version."""
+    return json_response(status_code, SessionEnvelope(data=Session.model_validate(row)), {"ETag": etag_for(row)})
 
 
 def location_of(session_id: int) -> str:
@@ -75,7 +93,7 @@ def _is_json_media_type(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == JSON
 
 
-def with_decoded_body(event: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any]:
     """Refuse bodies we cannot read as small UTF-8 JSON before any parsing; return the event with a text body."""
     body = event.get("body")
     if not body:

@@ -101,8 +101,7 @@ def _url_from_secret(secret: dict[str, Any]) -> URL:
 def create_db_engine(settings: Settings) -> Engine:
     url = resolve_database_url(settings)
     if url.get_backend_name() == "sqlite":
-        # A busy timeout lets several local workers share one SQLite file.
-        return create_engine(url, connect_args={"timeout": settings.db_connect_timeout})
+        return _sqlite_engine(url, settings)
     connect_args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "application_name": "learning-sessions",
@@ -124,6 +123,24 @@ def create_db_engine(settings: Settings) -> Engine:
     )
     if settings.postgres_secret_arn and settings.database_url is None and not settings.postgres_host:
         _refresh_credentials_on_connect(engine, settings)
+    return engine
+
+
+def _sqlite_engine(url: URL, settings: Settings) -> Engine:
+    # A busy timeout lets several local workers share one SQLite file.
+    engine = create_engine(url, connect_args={"timeout": settings.db_connect_timeout})
+
+    # SQLite takes the write lock only at the first write, and two transactions that both
+    # read first then deadlock ("database is locked") instead of waiting. Taking it at BEGIN
+    # makes concurrent writers queue behind the busy timeout, as row locks do on Postgres.
+    @event.listens_for(engine, "connect")
+    def _let_sqlalchemy_begin(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
 
 

@@ -10,12 +10,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from learning_sessions.errors import (
     ApiError,
     BadRequest,
+    Conflict,
     NotFound,
     ServiceUnavailable,
     UnsupportedMediaType,
@@ -71,6 +77,9 @@ def classify_validation_error(errors: Sequence[dict[str, Any]]) -> ApiError:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, IdempotencyPersistenceLayerError):
+        # Powertools wraps the store's own error; what matters is what that was.
+        return any(is_database_unavailable(arg) for arg in exc.args if isinstance(arg, BaseException))
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
         return True
     if isinstance(exc, DBAPIError):
@@ -102,6 +111,27 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response[str]:
         return api_error_response(NotFound("No such route"))
+
+    @app.exception_handler(IdempotencyValidationError)
+    def _idempotency_key_reused(exc: IdempotencyValidationError) -> Response[str]:
+        return api_error_response(
+            ValidationFailed(
+                "This Idempotency-Key was already used with a different request body",
+                [
+                    {
+                        "loc": ["header", "idempotency-key"],
+                        "type": "idempotency_key_reused",
+                        "message": "Use a new key for a different request",
+                    }
+                ],
+            )
+        )
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
+        return api_error_response(
+            Conflict("A request with this Idempotency-Key is still in progress", headers={"Retry-After": "1"})
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:

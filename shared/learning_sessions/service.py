@@ -11,6 +11,7 @@ from sqlalchemy import Engine, RowMapping
 from learning_sessions import queries
 from learning_sessions.cursor import decode_cursor, encode_cursor
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
+from learning_sessions.etags import check_if_match
 from learning_sessions.schemas import SessionCreate, SessionUpdate
 from learning_sessions.status import SessionStatus
 
@@ -66,13 +67,17 @@ def get_session(engine: Engine, session_id: int) -> RowMapping:
     return row
 
 
-def update_session(engine: Engine, session_id: int, payload: SessionUpdate) -> RowMapping:
+def update_session(
+    engine: Engine, session_id: int, payload: SessionUpdate, *, if_match: str | None = None
+) -> RowMapping:
     changes = payload.changes()
     with engine.begin() as conn:
-        # The row lock serialises concurrent PATCHes, so each one merges into the latest row.
+        # The row lock serialises concurrent PATCHes, so each one merges into the latest row
+        # and the If-Match check cannot race another writer.
         current = queries.fetch_session(conn, session_id, for_update=True)
         if current is None:
             raise not_found(session_id)
+        check_if_match(if_match, current)
         merged = dict(current) | changes
         apply_lifecycle(merged, previous_status=current["status"], sent=changes.keys(), now=utcnow())
         check_chronology(merged)
@@ -86,8 +91,13 @@ def update_session(engine: Engine, session_id: int, payload: SessionUpdate) -> R
     return row
 
 
-def delete_session(engine: Engine, session_id: int) -> None:
+def delete_session(engine: Engine, session_id: int, *, if_match: str | None = None) -> None:
     with engine.begin() as conn:
+        if if_match is not None:
+            current = queries.fetch_session(conn, session_id, for_update=True)
+            if current is None:
+                raise not_found(session_id)
+            check_if_match(if_match, current)
         if not queries.delete_session(conn, session_id):
             raise not_found(session_id)
 

@@ -39,6 +39,9 @@ class Settings(BaseModel):
     # Milliseconds; ends a slow statement well before the Lambda timeout.
     db_statement_timeout_ms: int = Field(default=3000, ge=0, le=900_000, alias="DB_STATEMENT_TIMEOUT_MS")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, alias="MAX_BODY_BYTES")
+    # DynamoDB table for Idempotency-Key records when deployed; unset means our own database.
+    idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")
+    idempotency_expiry_seconds: int = Field(default=24 * 3600, ge=60, alias="IDEMPOTENCY_EXPIRY_SECONDS")
     secret_max_age_seconds: int = Field(default=300, ge=1, alias="SECRET_MAX_AGE_SECONDS")
 
     @classmethod

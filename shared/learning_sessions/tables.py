@@ -89,3 +89,17 @@ learning_sessions = Table(
     # Ids are never reused after a delete, as on Postgres, so old links cannot point at new rows.
     sqlite_autoincrement=True,
 )
+
+
+# Powertools idempotency records, for running without DynamoDB (locally and in tests).
+# Timestamps are epoch integers, as Powertools' DataRecord holds them.
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("expiration", BigInteger, nullable=False),
+    Column("in_progress_expiration", BigInteger, nullable=True),
+    Column("data", Text, nullable=True),
+    Column("validation", String(255), nullable=True),
+)

@@ -7,12 +7,27 @@ from tests.client import LambdaApiClient
 from tests.lambda_functions import Handler, load_handlers
 
 
+def _env(database_url: URL) -> dict[str, str]:
+    return {"DATABASE_URL": database_url.render_as_string(hide_password=False)}
+
+
 @pytest.fixture(scope="session")
 def handlers(database_url: URL) -> dict[str, Handler]:
     """The five handlers, cold-started once per backend and then reused warm, as on Lambda."""
-    return load_handlers({"DATABASE_URL": database_url.render_as_string(hide_password=False)})
+    return load_handlers(_env(database_url))
 
 
 @pytest.fixture
 def api(handlers: dict[str, Handler], clean_db: Engine) -> LambdaApiClient:
     return LambdaApiClient(handlers)
+
+
+@pytest.fixture(scope="session")
+def second_handlers(database_url: URL) -> dict[str, Handler]:
+    return load_handlers(_env(database_url))
+
+
+@pytest.fixture
+def other_api(second_handlers: dict[str, Handler], clean_db: Engine) -> LambdaApiClient:
+    """Separate execution environments of the same functions, on the same database."""
+    return LambdaApiClient(second_handlers)
