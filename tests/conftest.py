@@ -13,18 +13,27 @@ from tests.databases import fresh_postgres_database, migrate
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
-    """A migrated database of each backend, shared by the tests of one run."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "learning_sessions.db"
-        url = make_url(f"sqlite:///{path}")
-        migrate(url)
-        yield url
-        return
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[URL]:
+    """A fresh, migrated Postgres database for this run (skips, or fails in CI, without Postgres)."""
     with fresh_postgres_database() as url:
         migrate(url)
         yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> URL:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "learning_sessions.db"
+    url = make_url(f"sqlite:///{path}")
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> URL:
+    """A migrated database of each backend, shared by the tests of one run."""
+    url: URL = request.getfixturevalue(f"{request.param}_database_url")
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +45,8 @@ def engine(database_url: URL) -> Iterator[Engine]:
 
 @pytest.fixture
 def clean_db(engine: Engine) -> Engine:
-    """The migrated database with no sessions in it."""
+    """The migrated database with no sessions (and no idempotency records) in it."""
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM learning_sessions"))
+        conn.execute(text("DELETE FROM idempotency_records"))
     return engine

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import select
 import ssl
+import time
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from learning_sessions.settings import ConfigError, Settings, get_settings
 
@@ -118,12 +120,40 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_size=1,
         max_overflow=0,
         pool_timeout=settings.db_connect_timeout,
-        # The database may have dropped an idle connection between invocations.
-        pool_pre_ping=True,
     )
+    _check_liveness_on_checkout(engine, settings)
     if settings.postgres_secret_arn and settings.database_url is None and not settings.postgres_host:
         _refresh_credentials_on_connect(engine, settings)
     return engine
+
+
+def _check_liveness_on_checkout(engine: Engine, settings: Settings) -> None:
+    """Hand out only live connections, usually without the round trip of pool_pre_ping.
+
+    The database may have dropped the connection while the execution environment was
+    frozen between invocations: a restart, a failover, pg_terminate_backend, an idle
+    timeout. Postgres then sends an error and closes the socket, so an idle connection
+    that has anything to read is dead, which a zero-timeout poll sees for free. Only a
+    connection idle for longer than DB_PING_AFTER_IDLE_SECONDS, which a silent network
+    drop may have killed without a word, also gets a real SELECT 1.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _ensure_alive(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+        idle_seconds = time.monotonic() - connection_record.info.get("checked_in_at", time.monotonic())
+        sock = getattr(dbapi_connection, "_usock", None)
+        try:
+            if sock is None or idle_seconds > settings.db_ping_after_idle_seconds:
+                engine.dialect.do_ping(dbapi_connection)
+            elif select.select([sock], [], [], 0)[0]:
+                raise DisconnectionError("the server closed the connection while it was idle")
+        except (OSError, engine.dialect.loaded_dbapi.Error) as exc:
+            # The pool discards this connection and checks out a fresh one.
+            raise DisconnectionError(str(exc)) from exc
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle_since(dbapi_connection: Any, connection_record: Any) -> None:
+        connection_record.info["checked_in_at"] = time.monotonic()
 
 
 def _sqlite_engine(url: URL, settings: Settings) -> Engine:

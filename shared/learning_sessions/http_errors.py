@@ -80,7 +80,8 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, IdempotencyPersistenceLayerError):
         # Powertools wraps the store's own error; what matters is what that was.
         return any(is_database_unavailable(arg) for arg in exc.args if isinstance(arg, BaseException))
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+    # OSError: pg8000 lets some socket errors (reset, timeout) through unwrapped.
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError)):
         return True
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or _sqlstate(exc).startswith(_TRANSIENT_SQLSTATE_PREFIXES)

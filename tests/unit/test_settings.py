@@ -95,7 +95,8 @@ class TestEngine:
         )
         assert engine.pool.size() == 1  # type: ignore[attr-defined]
         assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
-        assert engine.pool._pre_ping is True
+        # Liveness is checked on checkout (tests/reliability prove it against killed connections).
+        assert len(engine.pool.dispatch.checkout) == 1
         assert engine.url.drivername == "postgresql+pg8000"
 
     def test_engine_is_created_once_per_execution_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,124 @@
+"""Database faults on a real Postgres: dropped connections, an outage, a black hole, slow statements.
+
+The handlers are loaded once per test and kept warm throughout, so "recovers" means
+recovers without a cold start.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import URL, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from tests.client import ApiResponse, LambdaApiClient
+from tests.lambda_functions import load_handlers
+from tests.reliability.conftest import env_for
+from tests.tcp_proxy import FaultyProxy, Mode
+
+CONNECT_TIMEOUT_SECONDS = 1
+
+
+def through_proxy(pg_url: URL, proxy: FaultyProxy, **extra: str) -> LambdaApiClient:
+    url = pg_url.set(host="127.0.0.1", port=proxy.port)
+    return LambdaApiClient(load_handlers(env_for(url, DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT_SECONDS), **extra)))
+
+
+def assert_unavailable(response: ApiResponse) -> None:
+    assert response.status == 503, response.body
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.header("Retry-After") is not None
+    assert "Traceback" not in response.body
+
+
+@pytest.mark.parametrize("ping_after_idle", ["30", "0"], ids=["poll-only", "always-ping"])
+def test_connection_killed_between_invocations_is_invisible(
+    pg_url: URL, pg_engine: Engine, ping_after_idle: str
+) -> None:
+    api = LambdaApiClient(load_handlers(env_for(pg_url, DB_PING_AFTER_IDLE_SECONDS=ping_after_idle)))
+    session = api.create()
+    assert api.get(f"/api/sessions/{session['id']}").status == 200
+    with pg_engine.connect() as conn:
+        killed = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'learning-sessions' AND datname = current_database()"
+            )
+        ).scalar()
+    assert killed, "the handlers' connections should have been found and terminated"
+    for method, path in (("GET", f"/api/sessions/{session['id']}"), ("GET", "/api/sessions/")):
+        assert api.request(method, path).status == 200
+    assert api.patch(f"/api/sessions/{session['id']}", {"title": "after the kill"}).status == 200
+
+
+def test_outage_answers_503_then_recovers_without_a_cold_start(pg_url: URL, proxy: FaultyProxy) -> None:
+    api = through_proxy(pg_url, proxy)
+    session = api.create(title="before")
+    proxy.set_mode(Mode.DOWN)
+    for response in (
+        api.get(f"/api/sessions/{session['id']}"),
+        api.get("/api/sessions/"),
+        api.post("/api/sessions/", {"title": "during"}),
+        api.patch(f"/api/sessions/{session['id']}", {"title": "during"}),
+        api.delete(f"/api/sessions/{session['id']}"),
+        api.post("/api/sessions/", {"title": "during"}, headers={"Idempotency-Key": "outage"}),
+    ):
+        assert_unavailable(response)
+    proxy.set_mode(Mode.FORWARD)
+    assert api.get(f"/api/sessions/{session['id']}").json()["data"] == session
+    titles = [item["title"] for item in api.get("/api/sessions/").json()["data"]]
+    assert titles == ["before"], "nothing from the outage may have been written"
+    assert api.post("/api/sessions/", {"title": "during"}, headers={"Idempotency-Key": "outage"}).status == 201
+
+
+def test_black_holed_database_fails_fast_not_hangs(pg_url: URL, proxy: FaultyProxy) -> None:
+    api = through_proxy(pg_url, proxy)
+    api.get("/api/sessions/")
+    proxy.set_mode(Mode.BLACKHOLE)
+    started = time.monotonic()
+    assert_unavailable(api.get("/api/sessions/"))
+    # A hang check, not a speed target: the request must end near the connect timeout,
+    # far inside the 10 s Lambda timeout, rather than wait on the socket forever.
+    assert time.monotonic() - started < 4 * CONNECT_TIMEOUT_SECONDS + 2
+    proxy.set_mode(Mode.FORWARD)
+    assert api.get("/api/sessions/").status == 200
+
+
+def test_slow_statement_is_cut_by_the_statement_timeout_and_changes_nothing(pg_url: URL, pg_engine: Engine) -> None:
+    api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="300")))
+    session = api.create(title="original")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_row_lock() -> None:
+        with pg_engine.begin() as conn:
+            conn.execute(text("SELECT id FROM learning_sessions WHERE id = :id FOR UPDATE"), {"id": session["id"]})
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_row_lock)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        assert_unavailable(api.patch(f"/api/sessions/{session['id']}", {"title": "changed", "description": "x"}))
+        assert_unavailable(api.delete(f"/api/sessions/{session['id']}"))
+    finally:
+        release.set()
+        holder.join()
+    assert api.get(f"/api/sessions/{session['id']}").json()["data"] == session
+    assert api.patch(f"/api/sessions/{session['id']}", {"title": "changed"}).status == 200
+
+
+def test_statement_timeout_applies_to_every_connection(pg_url: URL) -> None:
+    from learning_sessions.database import create_db_engine
+    from learning_sessions.http_errors import is_database_unavailable
+    from learning_sessions.settings import Settings
+
+    engine = create_db_engine(Settings.from_environ(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="100")))
+    try:
+        with pytest.raises(DBAPIError) as raised, engine.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(1)"))
+        assert is_database_unavailable(raised.value)
+    finally:
+        engine.dispose()
