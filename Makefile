@@ -41,12 +41,37 @@ migrate: install ## alembic upgrade head against the configured database.
 lint: install ## ruff and mypy.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared functions migrations local_api tests
+	$(BIN)/mypy shared functions migrations local_api tools bench tests
+
+.PHONY: check-template
+check-template: install ## sam validate --lint, then cfn-lint on the template translated to CloudFormation.
+	$(BIN)/python -m tools.template_check
+
+.PHONY: openapi
+openapi: install ## Regenerate docs/openapi.json from the handlers.
+	$(BIN)/python -m tools.openapi --write
 
 .PHONY: test
-test: install lint ## The whole suite: lint, types, unit, handler, HTTP and Postgres tests.
+test: install lint check-template ## The whole suite: lint, template checks, unit, handler, HTTP and Postgres tests.
 	$(BIN)/pytest
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps .venv).
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# SAM passes neither the template's Architecture nor a function's architecture to makefile builds
+# (the layer and the migrate function), so both the parameter and the makefiles get it from here.
+ARCHITECTURE ?= arm64
+
+.PHONY: build
+build: install ## sam build into .aws-sam/build for ARCHITECTURE (arm64, as deployed; see also build-x86).
+	PATH="$(CURDIR)/$(BIN):$$PATH" ARCHITECTURE=$(ARCHITECTURE) $(BIN)/sam build --cached --parallel \
+		--parameter-overrides Architecture=$(ARCHITECTURE)
+
+.PHONY: build-x86
+build-x86: ## sam build for x86_64, which runs on this machine (the same as make build ARCHITECTURE=x86_64).
+	$(MAKE) build ARCHITECTURE=x86_64
+
+.PHONY: bench-bytecode
+bench-bytecode: install ## Cold import + first request of a built function, layer with vs without .pyc.
+	$(BIN)/python bench/cold_import.py

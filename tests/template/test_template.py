@@ -1,0 +1,391 @@
+"""template.yaml as CloudFormation will see it: translated once by samtranslator, offline, then inspected."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tools.template_check import cfn_lint, load_template, sam_validate_lint, translate
+
+Template = dict[str, Any]
+
+API_FUNCTIONS = (
+    "ListSessionsFunction",
+    "CreateSessionFunction",
+    "GetSessionFunction",
+    "UpdateSessionFunction",
+    "DeleteSessionFunction",
+)
+ALL_FUNCTIONS = (*API_FUNCTIONS, "MigrateFunction")
+EXPECTED_ROUTES = {
+    ("GET", "/api/sessions/"): "ListSessionsFunction",
+    ("GET", "/api/sessions"): "ListSessionsFunction",
+    ("POST", "/api/sessions/"): "CreateSessionFunction",
+    ("POST", "/api/sessions"): "CreateSessionFunction",
+    ("GET", "/api/sessions/{id}"): "GetSessionFunction",
+    ("PATCH", "/api/sessions/{id}"): "UpdateSessionFunction",
+    ("DELETE", "/api/sessions/{id}"): "DeleteSessionFunction",
+}
+SECRET_ARN = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+ALLOWED_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+
+
+@pytest.fixture(scope="module")
+def sam_template() -> Template:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def translated(sam_template: Template) -> Template:
+    return translate(sam_template)
+
+
+@pytest.fixture(scope="module")
+def resources(translated: Template) -> dict[str, Any]:
+    result: dict[str, Any] = translated["Resources"]
+    return result
+
+
+def of_type(resources: dict[str, Any], type_name: str) -> dict[str, Any]:
+    return {name: resource for name, resource in resources.items() if resource["Type"] == type_name}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+
+def references(value: Any) -> Iterator[str]:
+    """Logical ids that ``value`` refers to through Ref, Fn::GetAtt and Fn::Sub."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt":
+                yield inner.split(".")[0] if isinstance(inner, str) else inner[0]
+            elif key == "Fn::Sub":
+                text = inner if isinstance(inner, str) else inner[0]
+                yield from _SUB_NAME.findall(text)
+                if isinstance(inner, list):
+                    yield from references(inner[1])
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from references(inner)
+
+
+def direct_dependencies(resources: dict[str, Any], name: str) -> set[str]:
+    resource = resources[name]
+    found = set(as_list(resource.get("DependsOn", [])))
+    found.update(references(resource.get("Properties", {})))
+    return found & set(resources)
+
+
+def depends_on(resources: dict[str, Any], name: str, target: str) -> bool:
+    """Whether CloudFormation creates ``target`` before ``name`` (transitively)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        for dependency in direct_dependencies(resources, current) - seen:
+            if dependency == target:
+                return True
+            seen.add(dependency)
+            todo.append(dependency)
+    return False
+
+
+def routes(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> the function its integration invokes, from the HTTP API's OpenAPI body."""
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    found = {}
+    for path, methods in api["Properties"]["Body"]["paths"].items():
+        for method, operation in methods.items():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            (function,) = _SUB_NAME.findall(uri.replace("${AWS::Partition}", "").replace("${AWS::Region}", ""))
+            found[(method.upper(), path)] = function
+    return found
+
+
+# ---------------------------------------------------------------- API
+
+
+def test_the_api_has_exactly_the_seed_routes_each_on_its_own_function(resources: dict[str, Any]) -> None:
+    assert routes(resources) == EXPECTED_ROUTES
+
+
+def test_there_is_one_api_and_no_route_outside_its_body(resources: dict[str, Any]) -> None:
+    assert len(of_type(resources, "AWS::ApiGatewayV2::Api")) == 1
+    assert of_type(resources, "AWS::ApiGatewayV2::Route") == {}
+    assert of_type(resources, "AWS::ApiGateway::RestApi") == {}
+
+
+def test_api_gateway_may_invoke_the_api_functions_and_only_them(resources: dict[str, Any]) -> None:
+    invoked = {
+        next(references(permission["Properties"]["FunctionName"]))
+        for permission in of_type(resources, "AWS::Lambda::Permission").values()
+    }
+    assert invoked == set(API_FUNCTIONS)
+
+
+def test_the_migrate_function_is_not_routed(sam_template: Template, resources: dict[str, Any]) -> None:
+    assert "Events" not in sam_template["Resources"]["MigrateFunction"]["Properties"]
+    assert "MigrateFunction" not in routes(resources).values()
+
+
+def test_api_throttling_and_cors_come_from_parameters(resources: dict[str, Any]) -> None:
+    (stage,) = of_type(resources, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+    }
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    condition, cors, absent = api["Properties"]["Body"]["x-amazon-apigateway-cors"]["Fn::If"]
+    assert condition == "EnableCors"
+    assert absent == {"Ref": "AWS::NoValue"}
+    assert set(cors) >= {"allowOrigins", "allowMethods", "allowHeaders"}
+    assert "Fn::Split" in cors["allowOrigins"]
+
+
+def test_the_api_url_is_an_output(translated: Template) -> None:
+    assert "SessionsApi" in set(references(translated["Outputs"]["ApiUrl"]["Value"]))
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_every_function_runs_python_312_on_the_chosen_architecture_with_tracing(resources: dict[str, Any]) -> None:
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert set(functions) == set(ALL_FUNCTIONS)
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.12", name
+        assert properties["Architectures"] == [{"Ref": "Architecture"}], name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
+        assert properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"], name
+
+
+def test_every_function_uses_the_shared_layer(resources: dict[str, Any]) -> None:
+    (layer,) = of_type(resources, "AWS::Lambda::LayerVersion")
+    assert resources[layer]["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+    for name in ALL_FUNCTIONS:
+        assert resources[name]["Properties"]["Layers"] == [{"Ref": layer}], name
+
+
+def test_the_layer_and_the_migrate_function_are_built_by_their_makefiles(sam_template: Template) -> None:
+    layer = sam_template["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": {"Ref": "Architecture"}}
+    migrate = sam_template["Resources"]["MigrateFunction"]
+    assert migrate["Properties"]["CodeUri"] == "functions/migrate/"
+    assert migrate["Properties"]["Handler"] == "app.lambda_handler"
+    assert migrate["Metadata"] == {"BuildMethod": "makefile"}
+
+
+def test_timeouts_suit_each_function(resources: dict[str, Any]) -> None:
+    for name in API_FUNCTIONS:
+        # Below API Gateway's 30-second integration timeout.
+        assert resources[name]["Properties"]["Timeout"] <= 15, name
+    migrate_timeout = resources["MigrateFunction"]["Properties"]["Timeout"]
+    assert 60 <= migrate_timeout <= 900
+    assert resources["DatabaseMigration"]["Properties"]["ServiceTimeout"] >= migrate_timeout
+
+
+def test_every_function_logs_to_its_own_group_with_a_retention(resources: dict[str, Any]) -> None:
+    groups = set()
+    for name in ALL_FUNCTIONS:
+        (group,) = references(resources[name]["Properties"]["LoggingConfig"]["LogGroup"])
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        groups.add(group)
+    assert len(groups) == len(ALL_FUNCTIONS)
+
+
+def test_every_function_reads_the_database_secret_over_tls(resources: dict[str, Any]) -> None:
+    for name in ALL_FUNCTIONS:
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["POSTGRES_SECRET_ARN"] == SECRET_ARN, name
+        assert variables["POSTGRES_SSLMODE"] != "disable", name
+        assert "POSTGRES_HOST_OVERRIDE" in variables, name
+        # Only `sam local` fills these in (the env-vars file); deployed, they stay empty and so ignored.
+        for local_only in ("POSTGRES_HOST", "POSTGRES_USER", "POSTGRES_PASSWORD"):
+            assert variables[local_only] == "", (name, local_only)
+
+
+def test_every_function_runs_in_the_private_subnets(resources: dict[str, Any]) -> None:
+    for name in ALL_FUNCTIONS:
+        vpc_config = resources[name]["Properties"]["VpcConfig"]
+        assert vpc_config["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}], name
+        assert vpc_config["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}], name
+
+
+# ---------------------------------------------------------------- migrations and ordering
+
+
+def test_the_migration_custom_resource_is_backed_by_migrate(resources: dict[str, Any]) -> None:
+    migration = resources["DatabaseMigration"]
+    assert migration["Type"] == "Custom::DatabaseMigration"
+    properties = migration["Properties"]
+    assert properties["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
+    assert 1 <= properties["ServiceTimeout"] <= 900
+    assert properties["MigrationsHash"] == {"Ref": "MigrationsHash"}
+
+
+def test_api_functions_wait_for_the_migration(resources: dict[str, Any]) -> None:
+    for name in API_FUNCTIONS:
+        assert "DatabaseMigration" in as_list(resources[name].get("DependsOn", [])), name
+        assert depends_on(resources, name, "Database"), name
+
+
+def test_the_migration_waits_for_the_database_and_the_network_paths_it_needs(resources: dict[str, Any]) -> None:
+    for target in (
+        "Database",
+        "MigrateFunction",
+        "SecretsManagerEndpoint",
+        "S3GatewayEndpoint",
+        "DatabaseIngressFromFunctions",
+        "FunctionToDatabaseEgress",
+        "PrivateSubnetARouteTableAssociation",
+        "PrivateSubnetBRouteTableAssociation",
+    ):
+        assert depends_on(resources, "DatabaseMigration", target), target
+    assert not depends_on(resources, "Database", "DatabaseMigration")
+
+
+# ---------------------------------------------------------------- database and network
+
+
+def test_the_database_is_never_dropped_with_the_stack(resources: dict[str, Any]) -> None:
+    database = resources["Database"]
+    assert database["DeletionPolicy"] == "Snapshot"
+    assert database["UpdateReplacePolicy"] == "Snapshot"
+    properties = database["Properties"]
+    assert properties["DeletionProtection"] == {"Ref": "DeletionProtection"}
+    assert properties["StorageEncrypted"] is True
+    assert properties["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in properties
+    assert properties["PubliclyAccessible"] is False
+    assert properties["Engine"] == "postgres"
+    assert properties["DBInstanceClass"] == {"Ref": "DatabaseInstanceClass"}
+
+
+def test_only_the_functions_and_the_proxy_reach_the_database_on_5432(resources: dict[str, Any]) -> None:
+    assert "SecurityGroupIngress" not in resources["DatabaseSecurityGroup"]["Properties"]
+    ingress = [
+        rule["Properties"]
+        for rule in of_type(resources, "AWS::EC2::SecurityGroupIngress").values()
+        if rule["Properties"]["GroupId"] == {"Ref": "DatabaseSecurityGroup"}
+    ]
+    assert {next(references(rule["SourceSecurityGroupId"])) for rule in ingress} == {
+        "FunctionSecurityGroup",
+        "ProxySecurityGroup",
+    }
+    for rule in ingress:
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 5432, 5432)
+        assert "CidrIp" not in rule
+
+
+def test_the_vpc_has_no_route_to_the_internet_but_the_endpoints_it_needs(resources: dict[str, Any]) -> None:
+    for type_name in ("AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::Route"):
+        assert of_type(resources, type_name) == {}, type_name
+    endpoints = {
+        resource["Properties"]["ServiceName"]["Fn::Sub"]: resource["Properties"]
+        for resource in of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    }
+    assert endpoints["com.amazonaws.${AWS::Region}.s3"]["VpcEndpointType"] == "Gateway"
+    secrets = endpoints["com.amazonaws.${AWS::Region}.secretsmanager"]
+    assert secrets["VpcEndpointType"] == "Interface"
+    assert secrets["PrivateDnsEnabled"] is True
+
+
+def test_the_rds_proxy_is_optional_and_used_only_by_the_api_functions(resources: dict[str, Any]) -> None:
+    for name in ("DatabaseProxy", "DatabaseProxyTargetGroup", "ProxyRole", "ProxySecurityGroup"):
+        assert resources[name]["Condition"] == "UseRdsProxy", name
+    for name in API_FUNCTIONS:
+        host = resources[name]["Properties"]["Environment"]["Variables"]["POSTGRES_HOST_OVERRIDE"]
+        assert host["Fn::If"][0] == "UseRdsProxy", name
+    migrate_host = resources["MigrateFunction"]["Properties"]["Environment"]["Variables"]["POSTGRES_HOST_OVERRIDE"]
+    assert migrate_host == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def policy_statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] == "AWS::IAM::Role":
+            documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents = [properties["PolicyDocument"]]
+        for document in documents:
+            for statement in as_list(document["Statement"]):
+                yield name, statement
+
+
+def test_no_policy_grants_wildcards_on_secrets(resources: dict[str, Any]) -> None:
+    statements = list(policy_statements(resources))
+    assert statements
+    for name, statement in statements:
+        actions = [action.lower() for action in as_list(statement.get("Action", []))]
+        assert "*" not in actions, name
+        assert "secretsmanager:*" not in actions, name
+        if any(action.startswith("secretsmanager:") for action in actions):
+            assert actions == ["secretsmanager:getsecretvalue"], name
+            assert as_list(statement["Resource"]) == [SECRET_ARN], name
+        assert "NotAction" not in statement, name
+        assert "NotResource" not in statement, name
+
+
+def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict[str, Any]) -> None:
+    for name in ALL_FUNCTIONS:
+        (role,) = references(resources[name]["Properties"]["Role"])
+        properties = resources[role]["Properties"]
+        assert set(properties["ManagedPolicyArns"]) <= ALLOWED_MANAGED_POLICIES, name
+        statements = [
+            statement
+            for policy in properties["Policies"]
+            for statement in as_list(policy["PolicyDocument"]["Statement"])
+        ]
+        assert statements == [
+            {
+                "Sid": "ReadDatabaseSecret",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": SECRET_ARN,
+            }
+        ], name
+
+
+# ---------------------------------------------------------------- the linters themselves
+
+
+def test_the_translated_template_is_cfn_lint_clean(translated: Template) -> None:
+    assert [str(finding) for finding in cfn_lint(translated)] == []
+
+
+def test_cfn_lint_catches_a_broken_copy(sam_template: Template) -> None:
+    broken = copy.deepcopy(sam_template)
+    properties = broken["Resources"]["ListSessionsFunction"]["Properties"]
+    properties["Timeout"] = 1000
+    # A misspelt resource whose name starts with a real one: `sam validate --lint` lets it through.
+    properties["Environment"] = {"Variables": {"BROKEN": {"Fn::GetAtt": ["MigrateFunctionTypo", "Arn"]}}}
+    rules = {finding.rule for finding in cfn_lint(translate(broken))}
+    assert {"E1010", "E3717"} <= rules
+
+
+@pytest.mark.slow
+def test_sam_validate_lint_is_clean() -> None:
+    assert [str(finding) for finding in sam_validate_lint()] == []

@@ -1,0 +1,83 @@
+"""The GitHub Actions workflows: actionlint (with shellcheck on the run: scripts) and the deployment's shape."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+
+
+def tool(name: str) -> str | None:
+    """A command from this virtual environment, else from PATH."""
+    beside_python = Path(sys.executable).parent / name
+    return str(beside_python) if beside_python.is_file() else shutil.which(name)
+
+
+def load(name: str) -> dict[str, Any]:
+    parsed: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    # YAML 1.1 reads the key `on` as the boolean true.
+    return {("on" if key is True else str(key)): value for key, value in parsed.items()}
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [step for step in job["steps"] if str(step.get("uses", "")).split("@")[0] == action]
+
+
+def test_actionlint_finds_nothing() -> None:
+    actionlint = tool("actionlint")
+    if actionlint is None:
+        message = "actionlint is not installed (pip install -r requirements.txt)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + " (CI=true: the workflow check must run, not skip)", pytrace=False)
+        pytest.skip(message)
+    shellcheck = tool("shellcheck")
+    # An empty -shellcheck= turns the script check off; a path turns it on even when it is not on PATH.
+    command = [actionlint, "-no-color", f"-shellcheck={shellcheck or ''}"]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_suite_runs_on_every_push_against_postgres() -> None:
+    workflow = load("test.yml")
+    assert "push" in workflow["on"]
+    assert "workflow_call" in workflow["on"]
+    (job,) = workflow["jobs"].values()
+    assert job["services"]["postgres"]["image"].startswith("postgres:")
+    assert job["env"]["TEST_POSTGRES_URL"].startswith("postgresql+pg8000://")
+    (setup_python,) = steps_using(job, "actions/setup-python")
+    assert setup_python["with"]["python-version"] == "3.12"
+    assert any(step.get("run") == "make test" for step in job["steps"])
+
+
+def test_prod_deploys_after_dev_and_both_after_the_tests() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    assert jobs["test"]["uses"] == "./.github/workflows/test.yml"
+    assert jobs["dev"]["needs"] == "test"
+    assert jobs["prod"]["needs"] == "dev"
+    for name in ("dev", "prod"):
+        assert jobs[name]["uses"] == "./.github/workflows/deploy-environment.yml"
+        assert jobs[name]["with"]["config-env"] == name
+        assert jobs[name]["permissions"]["id-token"] == "write"
+
+
+def test_each_deployment_assumes_a_role_through_oidc_in_its_github_environment() -> None:
+    workflow = load("deploy-environment.yml")
+    assert workflow["permissions"]["id-token"] == "write"
+    (job,) = workflow["jobs"].values()
+    assert job["environment"]["name"] == "${{ inputs.config-env }}"
+    (credentials,) = steps_using(job, "aws-actions/configure-aws-credentials")
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    assert "aws-access-key-id" not in credentials["with"]
+    scripts = "\n".join(str(step.get("run", "")) for step in job["steps"])
+    assert 'sam build --config-env "$CONFIG_ENV"' in scripts
+    assert 'sam deploy --config-env "$CONFIG_ENV" --parameter-overrides "$overrides"' in scripts
+    assert "tools.deploy_params" in scripts
