@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError
 from learning_sessions.settings import ConfigError, Settings, get_settings
 
 PG_DRIVER = "postgresql+pg8000"
-_SECRET_KEYS = ("username", "password", "host", "dbname")
+_SECRET_KEYS = ("username", "password")
 
 
 def resolve_database_url(settings: Settings) -> URL:
@@ -38,12 +38,16 @@ def resolve_database_url(settings: Settings) -> URL:
             port=settings.postgres_port,
             database=settings.postgres_db,
         )
-    if settings.postgres_secret_arn:
-        return _url_from_secret(read_database_secret(settings))
+    if _credentials_from_secret(settings):
+        return _url_from_secret(read_database_secret(settings), settings)
     raise ConfigError(
         "No database configured: set DATABASE_URL, or POSTGRES_HOST with POSTGRES_DB, "
         "POSTGRES_USER and POSTGRES_PASSWORD, or POSTGRES_SECRET_ARN"
     )
+
+
+def _credentials_from_secret(settings: Settings) -> bool:
+    return settings.database_url is None and not settings.postgres_host and bool(settings.postgres_secret_arn)
 
 
 def _parse_database_url(raw: str) -> URL:
@@ -85,18 +89,25 @@ def read_database_secret(settings: Settings) -> dict[str, Any]:
     return secret
 
 
-def _url_from_secret(secret: dict[str, Any]) -> URL:
+def _url_from_secret(secret: dict[str, Any], settings: Settings) -> URL:
+    # Credentials always come from the secret; the address may too (a secret created by
+    # RDS for a Proxy or by hand), else from POSTGRES_HOST_OVERRIDE / POSTGRES_PORT / POSTGRES_DB.
+    host = settings.postgres_host_override or secret.get("host")
+    database = secret.get("dbname") or settings.postgres_db
+    missing = [name for name, value in (("POSTGRES_HOST_OVERRIDE", host), ("POSTGRES_DB", database)) if not value]
+    if missing:
+        raise ConfigError(f"POSTGRES_SECRET_ARN: the secret has no address, so set {' and '.join(missing)}")
     try:
-        port = int(secret.get("port") or 5432)
+        port = int(secret.get("port") or settings.postgres_port)
     except (TypeError, ValueError):
         raise ConfigError("POSTGRES_SECRET_ARN: the secret's port is not a number") from None
     return URL.create(
         PG_DRIVER,
         username=str(secret["username"]),
         password=str(secret["password"]),
-        host=str(secret["host"]),
+        host=str(host),
         port=port,
-        database=str(secret["dbname"]),
+        database=str(database),
     )
 
 
@@ -122,7 +133,7 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_timeout=settings.db_connect_timeout,
     )
     _check_liveness_on_checkout(engine, settings)
-    if settings.postgres_secret_arn and settings.database_url is None and not settings.postgres_host:
+    if _credentials_from_secret(settings):
         _refresh_credentials_on_connect(engine, settings)
     return engine
 

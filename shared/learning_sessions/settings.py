@@ -28,6 +28,9 @@ class Settings(BaseModel):
     postgres_user: str | None = Field(default=None, alias="POSTGRES_USER")
     postgres_password: SecretStr | None = Field(default=None, alias="POSTGRES_PASSWORD")
     postgres_secret_arn: str | None = Field(default=None, alias="POSTGRES_SECRET_ARN")
+    # With the secret: where to connect (the instance or an RDS Proxy endpoint). An RDS-managed
+    # master secret holds only username and password, so host, port and database come from here.
+    postgres_host_override: str | None = Field(default=None, alias="POSTGRES_HOST_OVERRIDE")
     # TLS to the database: "disable" locally, "require" when deployed to RDS.
     postgres_sslmode: str = Field(
         default="disable", pattern="^(disable|require|verify-full)$", alias="POSTGRES_SSLMODE"

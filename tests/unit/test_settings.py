@@ -145,6 +145,17 @@ class TestSecretsManager:
             f"postgresql+pg8000://postgres:{PASSWORD}@db.cluster.us-east-1.rds.amazonaws.com:5432/sessions"
         )
 
+    def test_rds_managed_secret_takes_its_address_from_the_environment(self) -> None:
+        # What ManageMasterUserPassword creates: credentials only.
+        arn = create_secret({"username": "postgres", "password": PASSWORD})
+        env = {"POSTGRES_SECRET_ARN": arn, "POSTGRES_HOST_OVERRIDE": "proxy.internal", "POSTGRES_DB": "sessions"}
+        assert url_for(env) == f"postgresql+pg8000://postgres:{PASSWORD}@proxy.internal:5432/sessions"
+
+    def test_host_override_wins_over_the_secrets_host(self) -> None:
+        arn = create_secret({**RDS_SECRET, "host": "instance.internal"})
+        env = {"POSTGRES_SECRET_ARN": arn, "POSTGRES_HOST_OVERRIDE": "proxy.internal"}
+        assert "@proxy.internal:5432/sessions" in url_for(env)
+
     def test_the_secret_is_cached_between_reads(self) -> None:
         arn = create_secret({**RDS_SECRET, "host": "cached-host"})
         first = url_for({"POSTGRES_SECRET_ARN": arn})
@@ -160,7 +171,9 @@ class TestSecretsManager:
     @pytest.mark.parametrize(
         ("secret", "problem"),
         [
-            ({"username": "u", "password": PASSWORD, "host": "h"}, "dbname"),
+            ({"username": "u", "password": PASSWORD, "host": "h"}, "POSTGRES_DB"),
+            ({"username": "u", "password": PASSWORD}, "POSTGRES_HOST_OVERRIDE"),
+            ({"username": "u", "host": "h", "dbname": "d"}, "password"),
             ({**RDS_SECRET, "port": "not a port"}, "port"),
             (["not", "an", "object"], "JSON object"),
         ],
