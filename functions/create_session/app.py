@@ -15,6 +15,7 @@ from learning_sessions.api import (
 )
 from learning_sessions.creation import SessionCreator
 from learning_sessions.database import get_engine
+from learning_sessions.openapi import CREATE_RESPONSES
 from learning_sessions.schemas import SessionCreate, SessionEnvelope
 from learning_sessions.settings import get_settings
 
@@ -22,8 +23,8 @@ app = create_resolver()
 creator = SessionCreator(get_engine(), get_settings())
 
 
-@app.post(COLLECTION_PATHS[0], status_code=201)
-@app.post(COLLECTION_PATHS[1], status_code=201, include_in_schema=False)
+@app.post(COLLECTION_PATHS[0], status_code=201, responses=CREATE_RESPONSES)
+@app.post(COLLECTION_PATHS[1], status_code=201, responses=CREATE_RESPONSES)
 def create_session(
     payload: Annotated[SessionCreate, Body(embed=False)], idempotency_key: IdempotencyKey = None
 ) -> Response[SessionEnvelope]:

@@ -42,6 +42,9 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# Bodies sent with these are ignored, so they are not checked either.
+_METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
@@ -129,13 +132,14 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        http = event.get("requestContext", {}).get("http", {})
         try:
-            event = with_decoded_body(event, settings.max_body_bytes)
+            if http.get("method") not in _METHODS_WITHOUT_BODY:
+                event = with_decoded_body(event, settings.max_body_bytes)
         except ApiError as exc:
             result = api_error_proxy_result(exc)
         else:
             result = app.resolve(event, context)
-        http = event.get("requestContext", {}).get("http", {})
         logger.info("request", method=http.get("method"), path=event.get("rawPath"), status=result["statusCode"])
         return result
 

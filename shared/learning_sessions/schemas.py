@@ -18,7 +18,9 @@ from pydantic_core import PydanticCustomError
 
 from learning_sessions.status import SessionStatus
 
-MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, so they are refused before any query
+# Ids stay within what every JSON client can hold exactly (JavaScript's safe integers),
+# far below BIGINT's limit; larger ones cannot exist, so they are refused before any query.
+MAX_ID = 2**53 - 1
 
 
 def _parse_iso_datetime(value: Any) -> Any:

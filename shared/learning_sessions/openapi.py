@@ -1,0 +1,75 @@
+"""What each operation can answer, for the OpenAPI document: statuses, headers, the error envelope.
+
+Powertools adds its own 422 schema unless a route declares its responses, so every route
+declares them here, from the same models the handlers use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from learning_sessions.schemas import ErrorEnvelope
+
+JSON = "application/json"
+
+_ETAG = {"ETag": {"description": "The session's version, for If-Match.", "schema": {"type": "string"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed request: body not a JSON object, not UTF-8, duplicate keys, or a malformed If-Match.",
+    404: "No session with this id.",
+    409: "A request with this Idempotency-Key is still in progress.",
+    412: "If-Match does not name the session's current ETag.",
+    413: "Request body over 1 MB.",
+    415: "Content-Type is not application/json, or the body is content-encoded.",
+    422: "A field, parameter or header is invalid; details list each one.",
+    503: "The database is unavailable; nothing was changed. Retry after Retry-After seconds.",
+}
+_ERROR_HEADERS = {409: _RETRY_AFTER, 412: _ETAG, 503: _RETRY_AFTER}
+
+
+def _error(status: int) -> OpenAPIResponse:
+    response: dict[str, Any] = {
+        "description": _ERROR_DESCRIPTIONS[status],
+        "content": {JSON: {"model": ErrorEnvelope}},
+    }
+    if status in _ERROR_HEADERS:
+        response["headers"] = _ERROR_HEADERS[status]
+    return response  # type: ignore[return-value]
+
+
+def _success(description: str, headers: dict[str, Any] | None = None, *, body: bool = True) -> OpenAPIResponse:
+    # Without "content", Powertools documents the route's return annotation.
+    response: dict[str, Any] = {"description": description}
+    if headers:
+        response["headers"] = headers
+    if not body:
+        response["content"] = {}
+    return response  # type: ignore[return-value]
+
+
+def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
+    status, response = success
+    return {status: response} | {code: _error(code) for code in sorted(errors)}
+
+
+LIST_RESPONSES = _responses((200, _success("A page of sessions, newest first.")), 422, 503)
+CREATE_RESPONSES = _responses(
+    (
+        201,
+        _success(
+            "The created session (or, for a repeated Idempotency-Key, the first response).",
+            {"Location": {"description": "The session's URL.", "schema": {"type": "string"}}, **_ETAG},
+        ),
+    ),
+    400,
+    409,
+    413,
+    415,
+    422,
+    503,
+)
+GET_RESPONSES = _responses((200, _success("The session.", _ETAG)), 404, 422, 503)
+UPDATE_RESPONSES = _responses((200, _success("The updated session.", _ETAG)), 400, 404, 412, 413, 415, 422, 503)
+DELETE_RESPONSES = _responses((204, _success("Deleted.", body=False)), 400, 404, 412, 422, 503)

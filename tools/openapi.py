@@ -1,0 +1,111 @@
+"""Build the API's OpenAPI document from the five functions' own resolvers.
+
+Each function has its own Powertools resolver; their documents are merged into one.
+`python -m tools.openapi` prints it; `--write` updates docs/openapi.json; `--check`
+fails when the committed copy and the code disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
+API_FUNCTIONS = ("list_sessions", "create_session", "get_session", "update_session", "delete_session")
+TITLE = "Learning Sessions API"
+VERSION = "1.0.0"
+DESCRIPTION = (
+    "Learning sessions: create, list (newest first, keyset-paginated), fetch, partially update and delete. "
+    'Every error is `{"error": {"code", "message", "details"}}`.'
+)
+
+
+def _function_document(name: str) -> dict[str, Any]:
+    spec = importlib.util.spec_from_file_location(f"openapi_{name}", REPO_ROOT / "functions" / name / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    document: dict[str, Any] = module.app.get_openapi_schema(title=TITLE, version=VERSION).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    return document
+
+
+def build_document() -> dict[str, Any]:
+    # Importing a function creates its engine (it does not connect): any URL will do.
+    os.environ.setdefault("DATABASE_URL", "sqlite://")
+    sys.path.insert(0, str(REPO_ROOT / "shared"))
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for name in API_FUNCTIONS:
+        document = _function_document(name)
+        for path, operations in document["paths"].items():
+            paths.setdefault(path, {}).update(operations)
+        schemas.update(document.get("components", {}).get("schemas", {}))
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION, "description": DESCRIPTION},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": dict(sorted(schemas.items()))},
+    }
+    return _without_unused_schemas(_with_integral_bounds(document))
+
+
+def _with_integral_bounds(node: Any) -> Any:
+    """Powertools' OpenAPI models hold numeric bounds as floats; integers read better and compare exactly."""
+    if isinstance(node, dict):
+        return {
+            key: int(value) if isinstance(value, float) and value.is_integer() else _with_integral_bounds(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_with_integral_bounds(item) for item in node]
+    return node
+
+
+def _without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop the models Powertools registers for itself (its own 422 shapes) that no operation uses."""
+    schemas = document["components"]["schemas"]
+    used: set[str] = set()
+    pending = [document["paths"]]
+    while pending:
+        text = json.dumps(pending.pop())
+        for name in schemas:
+            if f'"#/components/schemas/{name}"' in text and name not in used:
+                used.add(name)
+                pending.append(schemas[name])
+    document["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help=f"write {DOCUMENT.relative_to(REPO_ROOT)}")
+    mode.add_argument("--check", action="store_true", help="fail if the committed document is out of date")
+    args = parser.parse_args()
+    text = render(build_document())
+    if args.write:
+        DOCUMENT.write_text(text)
+    elif args.check:
+        if not DOCUMENT.is_file() or DOCUMENT.read_text() != text:
+            print(f"{DOCUMENT.relative_to(REPO_ROOT)} is out of date: run python -m tools.openapi --write")
+            return 1
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
