@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
-from learning_sessions.etags import etag_for
+from learning_sessions.etags import IF_MATCH_PATTERN, etag_for
 from learning_sessions.http_errors import JSON, api_error_proxy_result, register_error_handlers
 from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
 from learning_sessions.settings import get_settings
@@ -31,7 +31,11 @@ ITEM_PATH = "/api/sessions/<id>"
 SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id.")]
 IfMatch = Annotated[
     str | None,
-    Header(max_length=1024, description='Apply only if the session\'s ETag is one of these (or "*"); else 412.'),
+    Header(
+        max_length=1024,
+        pattern=IF_MATCH_PATTERN,
+        description='Apply only if the session\'s ETag is one of these (or "*"); else 412.',
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,

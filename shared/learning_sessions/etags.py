@@ -8,7 +8,10 @@ from typing import Any
 
 from learning_sessions.errors import BadRequest, PreconditionFailed
 
-_ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+# "*" or a comma-separated list of entity tags; also stated in the OpenAPI document.
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+_ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
 def etag_for(row: Mapping[Any, Any]) -> str:
@@ -19,22 +22,16 @@ def check_if_match(if_match: str | None, row: Mapping[Any, Any]) -> None:
     """Raise 412 unless the If-Match header (when sent) names the row's current ETag."""
     if if_match is None:
         return
+    tags = _strong_tags(if_match)
     if if_match.strip() == "*":
         return
     current = etag_for(row)
-    if current not in _strong_tags(if_match):
+    if current not in tags:
         raise PreconditionFailed("If-Match does not match the session's current ETag", headers={"ETag": current})
 
 
 def _strong_tags(header: str) -> set[str]:
-    tags: set[str] = set()
-    position = 0
-    while position < len(header):
-        match = _ENTITY_TAG.match(header, position)
-        if match is None or match.end() == position:
-            raise BadRequest('If-Match must be "*" or a list of entity tags such as "12.3"')
-        weak, opaque = match.groups()
-        if not weak:  # weak tags never match under strong comparison
-            tags.add(f'"{opaque}"')
-        position = match.end()
-    return tags
+    if not _IF_MATCH.match(header):
+        raise BadRequest('If-Match must be "*" or a list of entity tags such as "12.3"')
+    # Weak tags never match under strong comparison.
+    return {f'"{opaque}"' for weak, opaque in _ENTITY_TAG.findall(header) if not weak}

@@ -17,7 +17,7 @@ JSON = "application/json"
 _ETAG = {"ETag": {"description": "The session's version, for If-Match.", "schema": {"type": "string"}}}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 _ERROR_DESCRIPTIONS = {
-    400: "Malformed request: body not a JSON object, not UTF-8, duplicate keys, or a malformed If-Match.",
+    400: "Malformed body: not a JSON object, not UTF-8 text, or with duplicate keys.",
     404: "No session with this id.",
     409: "A request with this Idempotency-Key is still in progress.",
     412: "If-Match does not name the session's current ETag.",
@@ -72,4 +72,4 @@ CREATE_RESPONSES = _responses(
 )
 GET_RESPONSES = _responses((200, _success("The session.", _ETAG)), 404, 422, 503)
 UPDATE_RESPONSES = _responses((200, _success("The updated session.", _ETAG)), 400, 404, 412, 413, 415, 422, 503)
-DELETE_RESPONSES = _responses((204, _success("Deleted.", body=False)), 400, 404, 412, 422, 503)
+DELETE_RESPONSES = _responses((204, _success("Deleted.", body=False)), 404, 412, 422, 503)

@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
@@ -70,11 +71,25 @@ UtcDateTime = Annotated[
     AfterValidator(_as_utc),
     PlainSerializer(_format_utc, return_type=str, when_used="json"),
 ]
+# The validators give readable errors; the patterns state the same rules in the OpenAPI
+# document (Python regex semantics: `\s` is exactly what str.strip() removes), so clients
+# and fuzzers know a blank or NUL-bearing string is refused.
+_NO_NUL = r"^[^\x00]*$"
+_NOT_BLANK_NO_NUL = r"^[^\x00]*[^\s\x00][^\x00]*$"
 Title = Annotated[
-    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul), AfterValidator(_not_blank)
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+    AfterValidator(_not_blank),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200, "pattern": _NOT_BLANK_NO_NUL}),
 ]
-Description = Annotated[str, AfterValidator(_no_nul)]
-Difficulty = Annotated[str, StringConstraints(max_length=50), AfterValidator(_no_nul)]
+Description = Annotated[str, AfterValidator(_no_nul), WithJsonSchema({"type": "string", "pattern": _NO_NUL})]
+Difficulty = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(_no_nul),
+    WithJsonSchema({"type": "string", "maxLength": 50, "pattern": _NO_NUL}),
+]
 
 
 class SessionCreate(BaseModel):

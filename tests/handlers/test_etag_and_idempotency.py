@@ -53,10 +53,12 @@ class TestETag:
         response = api.delete(f"/api/sessions/{session['id']}", headers={"If-Match": header.format(id=session["id"])})
         assert response.status == status
 
-    def test_malformed_if_match_is_400(self, api: LambdaApiClient) -> None:
+    @pytest.mark.parametrize("header", ["no-quotes", "", '"a",', '"a" "b"', "**", 'W/ "a"'])
+    def test_malformed_if_match_is_422(self, api: LambdaApiClient, header: str) -> None:
         session = api.create()
-        response = api.patch(f"/api/sessions/{session['id']}", {"title": "x"}, headers={"If-Match": "no-quotes"})
-        assert response.status == 400
+        response = api.patch(f"/api/sessions/{session['id']}", {"title": "x"}, headers={"If-Match": header})
+        assert response.status == 422
+        assert response.json()["error"]["details"][0]["loc"] == ["header", "if-match"]
         assert api.get(f"/api/sessions/{session['id']}").json()["data"] == session
 
     def test_if_match_on_a_missing_session_is_404(self, api: LambdaApiClient) -> None:

@@ -62,5 +62,7 @@ def test_malformed_or_out_of_range_ids_get_422_never_500(api: LambdaApiClient, m
     assert response.json()["error"]["code"] in ("not_found", "validation_error")
 
 
-def test_largest_bigint_id_is_a_clean_404(api: LambdaApiClient) -> None:
-    assert api.get("/api/sessions/9223372036854775807").status == 404
+def test_largest_id_is_a_clean_404_and_one_more_is_422(api: LambdaApiClient) -> None:
+    assert api.get("/api/sessions/9007199254740991").status == 404
+    assert api.get("/api/sessions/9007199254740992").status == 422
+    assert api.get("/api/sessions/9223372036854775807").status == 422

@@ -120,5 +120,21 @@ def test_session_serialises_utc_with_explicit_offset() -> None:
     ]
 
 
-def test_max_id_is_the_bigint_limit() -> None:
-    assert MAX_ID == 9223372036854775807
+def test_max_id_is_exact_in_every_json_client() -> None:
+    assert MAX_ID == 2**53 - 1
+    assert float(MAX_ID) == MAX_ID  # doubles (JavaScript numbers) hold it exactly
+
+
+@given(title=st.text(max_size=30))
+@settings(max_examples=500, deadline=None)
+def test_title_pattern_in_the_schema_agrees_with_the_validators(title: str) -> None:
+    import re
+
+    pattern = SessionCreate.model_json_schema()["properties"]["title"]["pattern"]
+    valid_by_schema = 1 <= len(title) <= 200 and re.search(pattern, title) is not None
+    try:
+        SessionCreate.model_validate({"title": title})
+    except ValidationError:
+        assert not valid_by_schema
+    else:
+        assert valid_by_schema
