@@ -131,6 +131,9 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_size=1,
         max_overflow=0,
         pool_timeout=settings.db_connect_timeout,
+        # Error messages would otherwise quote the bound values, so a logged failure could
+        # carry a whole request body into the logs.
+        hide_parameters=True,
     )
     _check_liveness_on_checkout(engine, settings)
     if _credentials_from_secret(settings):
@@ -169,7 +172,7 @@ def _check_liveness_on_checkout(engine: Engine, settings: Settings) -> None:
 
 def _sqlite_engine(url: URL, settings: Settings) -> Engine:
     # A busy timeout lets several local workers share one SQLite file.
-    engine = create_engine(url, connect_args={"timeout": settings.db_connect_timeout})
+    engine = create_engine(url, connect_args={"timeout": settings.db_connect_timeout}, hide_parameters=True)
 
     # SQLite takes the write lock only at the first write, and two transactions that both
     # read first then deadlock ("database is locked") instead of waiting. Taking it at BEGIN
