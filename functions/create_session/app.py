@@ -19,7 +19,7 @@ from learning_sessions.openapi import CREATE_RESPONSES
 from learning_sessions.schemas import SessionCreate, SessionEnvelope
 from learning_sessions.settings import get_settings
 
-app = create_resolver()
+app = create_resolver(idempotency=True)
 creator = SessionCreator(get_engine(), get_settings())
 
 

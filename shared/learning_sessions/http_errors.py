@@ -10,11 +10,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -77,9 +72,9 @@ def classify_validation_error(errors: Sequence[dict[str, Any]]) -> ApiError:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, IdempotencyPersistenceLayerError):
-        # Powertools wraps the store's own error; what matters is what that was.
-        return any(is_database_unavailable(arg) for arg in exc.args if isinstance(arg, BaseException))
+    if exc.__cause__ is not None and is_database_unavailable(exc.__cause__):
+        # Wrapped, as Powertools' idempotency wraps its store's errors: what counts is the cause.
+        return True
     # OSError: pg8000 lets some socket errors (reset, timeout) through unwrapped.
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError)):
         return True
@@ -113,6 +108,27 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None
     def _no_route(exc: NotFoundError) -> Response[str]:
         return api_error_response(NotFound("No such route"))
 
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        if is_database_unavailable(exc):
+            # Connection loss, timeouts and the like: nothing was committed and a retry may work.
+            logger.warning("Database unavailable", exc_info=exc)
+            return api_error_response(
+                ServiceUnavailable(
+                    "The database is unavailable; retry later", headers={"Retry-After": RETRY_AFTER_SECONDS}
+                )
+            )
+        logger.exception("Unhandled error")
+        return api_error_response(ApiError("Internal server error"))
+
+
+def register_idempotency_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """Only for functions that use Idempotency-Key: importing Powertools' idempotency loads boto3."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
     @app.exception_handler(IdempotencyValidationError)
     def _idempotency_key_reused(exc: IdempotencyValidationError) -> Response[str]:
         return api_error_response(
@@ -133,16 +149,3 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None
         return api_error_response(
             Conflict("A request with this Idempotency-Key is still in progress", headers={"Retry-After": "1"})
         )
-
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response[str]:
-        if is_database_unavailable(exc):
-            # Connection loss, timeouts and the like: nothing was committed and a retry may work.
-            logger.warning("Database unavailable", exc_info=exc)
-            return api_error_response(
-                ServiceUnavailable(
-                    "The database is unavailable; retry later", headers={"Retry-After": RETRY_AFTER_SECONDS}
-                )
-            )
-        logger.exception("Unhandled error")
-        return api_error_response(ApiError("Internal server error"))
