@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 # a stack deletion removes the log group, and a no-op Delete has nothing worth that wait.
 helper = CfnResource(log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
 
-# Kept back from the Lambda timeout for rolling back and answering: statements are cut off at the
-# remaining time minus this, before crhelper's own timeout answer (0.5 s before the end).
+# Kept back from the Lambda timeout for rolling back and answering: a statement is cut off at the
+# remaining time minus this (and the socket slack), before crhelper's own timeout answer, which
+# it sends 0.5 s before the end.
 RESPONSE_MARGIN_MS = 5_000
 MIN_BUDGET_MS = 1_000
 # pg8000's socket timeout exceeds the statement timeout by this much, so that Postgres' own
@@ -99,7 +100,12 @@ def upgrade(event: dict[str, Any], context: LambdaContext) -> str:
     helper.PhysicalResourceId = physical_resource_id(event)
     if init_error is not None:
         raise RuntimeError(f"Initialisation failed: {describe(init_error)}") from init_error
-    logger.append_keys(request_type=event["RequestType"], logical_resource_id=event["LogicalResourceId"])
+    logger.append_keys(
+        request_type=event["RequestType"],
+        logical_resource_id=event["LogicalResourceId"],
+        cloudformation_request_id=event["RequestId"],
+        function_request_id=context.aws_request_id,
+    )
     budget_ms = statement_budget_ms(context.get_remaining_time_in_millis())
     try:
         check_connection()
@@ -146,9 +152,11 @@ def statement_budget_ms(remaining_ms: int) -> int:
 
 def upgrade_to_head(budget_ms: int) -> tuple[str | None, str | None]:
     """``alembic upgrade head`` in one transaction; returns the revisions before and after."""
-    # A migration statement may run far longer than an API query. Postgres ends it at the budget,
-    # and rolls the transaction back, before Lambda would end this process mid-transaction; the
-    # socket timeout (DB_CONNECT_TIMEOUT applies to every read) must not cut it short first.
+    # A migration statement may run far longer than an API query. Postgres ends one that outlives
+    # the budget and rolls the transaction back, rather than Lambda ending this process in the middle
+    # of it; the socket timeout (DB_CONNECT_TIMEOUT applies to every read) must not cut it short
+    # first. Many statements that each stay within the budget are bounded by crhelper's timeout
+    # answer instead, and Postgres rolls back the transaction when Lambda drops the connection.
     socket_timeout_s = (budget_ms + SOCKET_SLACK_MS) / 1000
     budget = SETTINGS.model_copy(update={"db_statement_timeout_ms": budget_ms, "db_connect_timeout": socket_timeout_s})
     engine = create_db_engine(budget)
