@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from learning_sessions.database import resolve_database_url
-from learning_sessions.settings import Settings, read_env_file
+from learning_sessions.settings import Settings
 from learning_sessions.tables import metadata
 
 config = context.config
@@ -24,10 +24,14 @@ def _database_url() -> str:
     configured = config.get_main_option("sqlalchemy.url")
     if configured:
         return configured
-    # A local .env applies when run from a checkout; real environment variables win.
+    environ = dict(os.environ)
     env_file = Path(config.config_file_name or "alembic.ini").resolve().parent / ".env"
-    settings = Settings.from_environ({**read_env_file(env_file), **os.environ})
-    return resolve_database_url(settings).render_as_string(hide_password=False)
+    if env_file.is_file():
+        # A checkout's .env (local development only: no Lambda artifact has one, nor python-dotenv).
+        from dotenv import dotenv_values
+
+        environ = {key: value for key, value in dotenv_values(env_file).items() if value is not None} | environ
+    return resolve_database_url(Settings.from_environ(environ)).render_as_string(hide_password=False)
 
 
 def _run(connection: Connection) -> None:

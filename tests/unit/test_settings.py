@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
@@ -12,7 +11,7 @@ from moto import mock_aws
 from sqlalchemy import Engine
 
 from learning_sessions.database import create_db_engine, resolve_database_url
-from learning_sessions.settings import ConfigError, Settings, read_env_file
+from learning_sessions.settings import ConfigError, Settings
 
 PASSWORD = "s3cr3t-Pa55word"
 
@@ -79,13 +78,6 @@ def test_settings_repr_never_shows_the_password() -> None:
     settings = Settings.from_environ({"DATABASE_URL": f"postgresql://u:{PASSWORD}@h/d", "POSTGRES_PASSWORD": PASSWORD})
     assert PASSWORD not in repr(settings)
     assert PASSWORD not in str(settings)
-
-
-def test_env_file_is_parsed(tmp_path: Path) -> None:
-    env_file = tmp_path / ".env"
-    env_file.write_text('# comment\nDATABASE_URL=sqlite:///x.db\nexport POSTGRES_USER="quoted"\n\nBROKEN LINE\n')
-    assert read_env_file(env_file) == {"DATABASE_URL": "sqlite:///x.db", "POSTGRES_USER": "quoted"}
-    assert read_env_file(tmp_path / "missing") == {}
 
 
 class TestEngine:
