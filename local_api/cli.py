@@ -135,6 +135,7 @@ def serve(args: argparse.Namespace, project_dir: Path) -> int:
         upgrade_head(project_dir, {**os.environ, **database_env})
 
     service = LocalApiService(api=api, lambda_runner=runner, port=port, host=args.host)
+    service.openapi_document = project_dir / "docs" / "openapi.json"
     service.create()
     try:
         http_server = service.listen()

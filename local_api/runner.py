@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from local_api._samcli import LocalLambdaRunner, SamFunctionProvider, StreamWriter
-from local_api.config import with_database_default
+from local_api.config import is_database_variable, with_database_default
 from local_api.pool import FunctionError, FunctionPool, WorkerSpec
 
 # The few variables of the server's environment a worker inherits: enough for a process to run,
@@ -100,9 +100,15 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
             _HANDLER=config.handler,
             AWS_EXECUTION_ENV=f"AWS_Lambda_{runtime}",
         )
-        env.update(self._without_cloud_resources(config.env_vars.resolve(), declared=config.env_vars.variables))
-        # Server-level settings (the database) reach every function, even ones the template does
-        # not declare; a value samcli already resolved (shell, --env-vars) is kept.
+        env_vars = config.env_vars
+        resolved = self._without_cloud_resources(env_vars.resolve(), declared=env_vars.variables)
+        # The template's database settings describe the deployed database (TLS to RDS, its
+        # address); locally the database is the developer's: the server's settings (shell, .env)
+        # or an --env-vars file, else the SQLite default.
+        explicit = {**env_vars.shell_env_values, **env_vars.override_values}
+        env.update(
+            {name: value for name, value in resolved.items() if not is_database_variable(name) or name in explicit}
+        )
         for name, value in self._server_env.items():
             if not env.get(name):
                 env[name] = value

@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -14,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_api._samcli import LocalApigwService, PathConverter, Route
+from local_api.docs import register_api_docs
 from local_api.events import build_v2_event
 from local_api.pool import FunctionError
 
@@ -42,8 +44,13 @@ def internal_error(*_: object) -> Response:
 
 
 class LocalApiService(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
+    # Set before create(): the OpenAPI document to serve at /api/openapi.json and /api/docs.
+    openapi_document: Path | None = None
+
     def create(self) -> None:
         super().create()
+        if self.openapi_document is not None and self.openapi_document.is_file():
+            register_api_docs(self._app, self.openapi_document)
         # samcli turns strict_slashes off so /a/ also serves /a. An HTTP API matches paths
         # exactly: that leniency sent /api/sessions/1/ to /api/sessions/{id}, and a route declared
         # only as /x/ would have answered /x too, with the wrong routeKey. Exact matching also

@@ -37,10 +37,11 @@ class Server:
     base_url: str
     workdir: Path
     banner: str
+    log_path: Path
 
     @property
     def log(self) -> str:
-        return (self.workdir / "server.log").read_text()
+        return self.log_path.read_text()
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
@@ -113,11 +114,14 @@ def _wait_until_serving(process: subprocess.Popen[str], base_url: str) -> str:
     pytest.fail("server did not start in time")
 
 
-def start_local_api(workdir: Path, template: Path, extra_args: list[str], env: Mapping[str, str]) -> Server:
+def start_local_api(
+    workdir: Path, template: Path, extra_args: list[str], env: Mapping[str, str], log_dir: Path | None = None
+) -> Server:
     """Start `python -m local_api` in ``workdir`` (its project root) with exactly ``env`` plus the basics."""
     port = free_port()
+    log_dir = log_dir or workdir
     # A file, not a pipe: nobody reads the log while tests run, and a full pipe would block the server.
-    log = (workdir / "server.log").open("w")
+    log = (log_dir / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "local_api", "--template", str(template), *extra_args],
         cwd=workdir,
@@ -129,4 +133,4 @@ def start_local_api(workdir: Path, template: Path, extra_args: list[str], env: M
     log.close()
     base_url = f"http://127.0.0.1:{port}"
     banner = _wait_until_serving(process, base_url)
-    return Server(process, base_url, workdir, banner)
+    return Server(process, base_url, workdir, banner, log_dir / "server.log")

@@ -117,6 +117,7 @@ def test_database_settings_reach_every_function(server: Server) -> None:
         assert env["DATABASE_URL"] == "sqlite:///learning_env.db"  # nothing configured: the local default
         assert env["POSTGRES_USER"] == "alice"  # the real environment beats .env
         assert env["POSTGRES_DB"] == "from-dotenv"
+        assert "POSTGRES_SSLMODE" not in env  # the template's, meant for the deployed database
 
 
 def test_environment_changes_stay_in_their_function(server: Server) -> None:

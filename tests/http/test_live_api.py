@@ -1,0 +1,140 @@
+"""Real HTTP against the local server running the real handlers, on SQLite and Postgres."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.http.conftest import serve
+from tests.local_server import REPO_ROOT, Reply, Server, http
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def post(server: Server, body: object, headers: dict[str, str] | None = None) -> Reply:
+    return server.request("POST", "/api/sessions/", json.dumps(body).encode(), {**JSON_HEADERS, **(headers or {})})
+
+
+def readme_curl_commands() -> list[list[str]]:
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("With `make dev` running", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(command) for command in re.split(r"\n(?=curl )", block.replace("\\\n", " ").strip())]
+    assert [command[0] for command in commands] == ["curl"] * len(commands)
+    return commands
+
+
+def run_curl(server: Server, command: list[str]) -> Reply:
+    """What curl would send, sent with urllib: method, headers, body and URL, on the test server's port."""
+    method, headers, body, url = "GET", {}, None, ""
+    arguments = iter(command[1:])
+    for argument in arguments:
+        if argument == "-X":
+            method = next(arguments)
+        elif argument == "-H":
+            name, _, value = next(arguments).partition(":")
+            headers[name.strip()] = value.strip()
+        elif argument == "-d":
+            body = next(arguments).encode()
+            method = "POST" if method == "GET" else method
+        else:
+            url = argument
+    return http(method, url.replace("http://localhost:3000", server.base_url), body, headers)
+
+
+def test_readme_curl_examples_work_verbatim_on_a_fresh_database(tmp_path: Path) -> None:
+    """What a new user does: make dev on a fresh SQLite file, then the README's curls, in order."""
+    server = serve(f"sqlite:///{tmp_path / 'learning_env.db'}", tmp_path)
+    try:
+        replies = [run_curl(server, command) for command in readme_curl_commands()]
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    created, patched, listed, fetched, deleted = replies
+    assert created.status == 201
+    assert created.json()["data"]["id"] == 1
+    assert created.json()["data"]["title"] == "Learn Flask"
+    assert created.headers["Location"] == "/api/sessions/1"
+    assert patched.status == 200
+    assert patched.json()["data"]["status"] == "in_progress"
+    assert patched.json()["data"]["difficulty"] == "medium"
+    assert listed.json()["data"][0]["id"] == 1
+    assert fetched.json() == patched.json()
+    assert deleted.status == 204
+    readme_response = (REPO_ROOT / "README.md").read_text().split("```json", 1)[1].split("```", 1)[0]
+    assert list(json.loads(readme_response)["data"]) == list(created.json()["data"])
+
+
+def test_crud_round_trip(live_api: Server) -> None:
+    created = post(live_api, {"title": "Learn Flask", "status": "planned"})
+    assert created.status == 201
+    assert created.headers["Content-Type"] == "application/json"
+    location = created.headers["Location"]
+    etag = created.headers["ETag"]
+    assert live_api.request("GET", location).json() == created.json()
+    patch_body = json.dumps({"status": "in_progress"}).encode()
+    patched = live_api.request("PATCH", location, patch_body, {**JSON_HEADERS, "If-Match": etag})
+    assert patched.status == 200
+    assert patched.json()["data"]["started_at"] is not None
+    stale = live_api.request("PATCH", location, patch_body, {**JSON_HEADERS, "If-Match": etag})
+    assert stale.status == 412
+    assert live_api.request("DELETE", location).status == 204
+    assert live_api.request("GET", location).status == 404
+
+
+@pytest.mark.parametrize("path", ["/api/sessions", "/api/sessions/"])
+def test_collection_answers_with_and_without_slash(live_api: Server, path: str) -> None:
+    reply = live_api.request("GET", path + "?limit=1")
+    assert reply.status == 200
+    assert set(reply.json()) == {"data", "next_cursor"}
+    assert live_api.request("POST", path, b'{"title": "slash"}', JSON_HEADERS).status == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/nothing"), ("PUT", "/api/sessions/1"), ("POST", "/api/sessions/1"), ("GET", "/api/sessions/1/")],
+)
+def test_unrouted_requests_get_a_json_404(live_api: Server, method: str, path: str) -> None:
+    reply = live_api.request(method, path)
+    assert reply.status == 404
+    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.json()["error"]["code"] == "not_found"
+
+
+def test_hostile_bodies_over_http(live_api: Server) -> None:
+    too_big = json.dumps({"title": "x", "description": "x" * (2 * 1024 * 1024)}).encode()
+    assert live_api.request("POST", "/api/sessions/", too_big, JSON_HEADERS).status == 413
+    assert live_api.request("POST", "/api/sessions/", b'{"title": "\xff"}', JSON_HEADERS).status == 400
+    assert live_api.request("POST", "/api/sessions/", b"title=x", {}).status == 415
+    assert live_api.request("POST", "/api/sessions/", b"[" * 10_000, JSON_HEADERS).status == 400
+
+
+def test_idempotency_key_works_locally(live_api: Server) -> None:
+    # The template points CreateSessionFunction at a DynamoDB table; locally the records live in
+    # the service's own database instead.
+    headers = {"Idempotency-Key": "http-once"}
+    first, second = post(live_api, {"title": "once"}, headers), post(live_api, {"title": "once"}, headers)
+    assert first.status == second.status == 201
+    assert first.json() == second.json()
+    assert post(live_api, {"title": "other"}, headers).status == 422
+
+
+def test_concurrent_creates_scale_out_and_all_land(live_api: Server) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda n: post(live_api, {"title": f"concurrent {n}"}), range(24)))
+    assert [reply.status for reply in replies] == [201] * 24
+    assert len({reply.json()["data"]["id"] for reply in replies}) == 24
+
+
+def test_openapi_document_and_swagger_ui_are_served(live_api: Server) -> None:
+    document = live_api.request("GET", "/api/openapi.json")
+    assert document.status == 200
+    assert document.json() == json.loads((REPO_ROOT / "docs" / "openapi.json").read_text())
+    page = live_api.request("GET", "/api/docs")
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert b"SwaggerUIBundle" in page.body
