@@ -55,7 +55,23 @@ def build_document() -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(schemas.items()))},
     }
-    return _without_unused_schemas(_with_integral_bounds(document))
+    return _without_unused_schemas(_with_integral_bounds(_without_null_parameters(document)))
+
+
+def _without_null_parameters(document: dict[str, Any]) -> dict[str, Any]:
+    """A header or query parameter is sent or not; `str | None = None` says optional, not "may be null".
+
+    Left as Powertools writes it (anyOf with null), clients and fuzzers send the text "null".
+    """
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                variants = [variant for variant in schema.get("anyOf", []) if variant != {"type": "null"}]
+                if len(variants) == 1 and len(schema["anyOf"]) == 2:
+                    del schema["anyOf"]
+                    parameter["schema"] = {**variants[0], **schema}
+    return document
 
 
 def _with_integral_bounds(node: Any) -> Any:

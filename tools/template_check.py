@@ -68,7 +68,7 @@ def offline_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """Parse a SAM template, short-form intrinsics (``!Ref``, ``!GetAtt``...) included."""
-    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+    from samtranslator.yaml_helper import yaml_parse
 
     parsed = yaml_parse(path.read_text(encoding="utf-8"))
     if not isinstance(parsed, dict):
@@ -101,9 +101,9 @@ class _OfflinePolicyLoader:
 
 def translate(template: Mapping[str, Any], parameter_values: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The CloudFormation template that the AWS::Serverless transform makes of ``template``."""
-    from samtranslator.model.exceptions import InvalidDocumentException  # type: ignore[import-untyped]
-    from samtranslator.translator.arn_generator import ArnGenerator  # type: ignore[import-untyped]
-    from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.arn_generator import ArnGenerator
+    from samtranslator.translator.transform import transform
 
     # samtranslator takes AWS::Region and the ARN partition from a boto3 session: give it the offline one.
     ArnGenerator.BOTO_SESSION_REGION_NAME = REGION

@@ -5,13 +5,13 @@ from aws_lambda_powertools.event_handler import Response
 from learning_sessions import service
 from learning_sessions.api import ITEM_PATH, IfMatch, SessionId, create_resolver, lambda_entry
 from learning_sessions.database import get_engine
-from learning_sessions.openapi import DELETE_RESPONSES
+from learning_sessions.openapi import DELETE_OPERATION, DELETE_RESPONSES
 
 app = create_resolver()
 engine = get_engine()
 
 
-@app.delete(ITEM_PATH, responses=DELETE_RESPONSES)
+@app.delete(ITEM_PATH, responses=DELETE_RESPONSES, operation_id=DELETE_OPERATION)
 def delete_session(id: SessionId, if_match: IfMatch = None) -> Response[None]:
     service.delete_session(engine, id, if_match=if_match)
     return Response(status_code=204, body=None)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from learning_sessions import service
 from learning_sessions.api import COLLECTION_PATHS, create_resolver, json_response, lambda_entry
 from learning_sessions.database import get_engine
-from learning_sessions.openapi import LIST_RESPONSES
+from learning_sessions.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES
 from learning_sessions.schemas import Session, SessionPage
 from learning_sessions.status import SessionStatus
 
@@ -16,8 +16,8 @@ app = create_resolver()
 engine = get_engine()
 
 
-@app.get(COLLECTION_PATHS[0], responses=LIST_RESPONSES)
-@app.get(COLLECTION_PATHS[1], responses=LIST_RESPONSES)
+@app.get(COLLECTION_PATHS[0], responses=LIST_RESPONSES, operation_id=LIST_OPERATION)
+@app.get(COLLECTION_PATHS[1], responses=LIST_RESPONSES, operation_id=LIST_NO_SLASH_OPERATION)
 def list_sessions(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,

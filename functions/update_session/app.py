@@ -8,14 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from learning_sessions import service
 from learning_sessions.api import ITEM_PATH, IfMatch, SessionId, create_resolver, lambda_entry, session_response
 from learning_sessions.database import get_engine
-from learning_sessions.openapi import UPDATE_RESPONSES
+from learning_sessions.openapi import UPDATE_OPERATION, UPDATE_RESPONSES
 from learning_sessions.schemas import SessionEnvelope, SessionUpdate
 
 app = create_resolver()
 engine = get_engine()
 
 
-@app.patch(ITEM_PATH, responses=UPDATE_RESPONSES)
+@app.patch(ITEM_PATH, responses=UPDATE_RESPONSES, operation_id=UPDATE_OPERATION)
 def update_session(
     id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
 ) -> Response[SessionEnvelope]:

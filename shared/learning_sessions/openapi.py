@@ -39,14 +39,38 @@ def _error(status: int) -> OpenAPIResponse:
     return response  # type: ignore[return-value]
 
 
-def _success(description: str, headers: dict[str, Any] | None = None, *, body: bool = True) -> OpenAPIResponse:
+def _success(
+    description: str, headers: dict[str, Any] | None = None, *, body: bool = True, links: dict[str, Any] | None = None
+) -> OpenAPIResponse:
     # Without "content", Powertools documents the route's return annotation.
     response: dict[str, Any] = {"description": description}
     if headers:
         response["headers"] = headers
+    if links:
+        response["links"] = links
     if not body:
         response["content"] = {}
     return response  # type: ignore[return-value]
+
+
+# Operation ids, named so that links (and generated clients) can refer to them.
+LIST_OPERATION = "listSessions"
+LIST_NO_SLASH_OPERATION = "listSessionsWithoutSlash"
+CREATE_OPERATION = "createSession"
+CREATE_NO_SLASH_OPERATION = "createSessionWithoutSlash"
+GET_OPERATION = "getSession"
+UPDATE_OPERATION = "updateSession"
+DELETE_OPERATION = "deleteSession"
+
+
+def _links_to_the_session(id_from: str, *, etag: bool) -> dict[str, Any]:
+    """OpenAPI links from a response that holds a session to the operations on it."""
+    target = {"id": id_from} | ({"header.If-Match": "$response.header.ETag"} if etag else {})
+    return {
+        "GetSession": {"operationId": GET_OPERATION, "parameters": {"id": id_from}},
+        "UpdateSession": {"operationId": UPDATE_OPERATION, "parameters": target},
+        "DeleteSession": {"operationId": DELETE_OPERATION, "parameters": target},
+    }
 
 
 def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
@@ -61,6 +85,7 @@ CREATE_RESPONSES = _responses(
         _success(
             "The created session (or, for a repeated Idempotency-Key, the first response).",
             {"Location": {"description": "The session's URL.", "schema": {"type": "string"}}, **_ETAG},
+            links=_links_to_the_session("$response.body#/data/id", etag=True),
         ),
     ),
     400,
@@ -70,6 +95,9 @@ CREATE_RESPONSES = _responses(
     422,
     503,
 )
-GET_RESPONSES = _responses((200, _success("The session.", _ETAG)), 404, 422, 503)
-UPDATE_RESPONSES = _responses((200, _success("The updated session.", _ETAG)), 400, 404, 412, 413, 415, 422, 503)
+_SESSION_LINKS = _links_to_the_session("$request.path.id", etag=True)
+GET_RESPONSES = _responses((200, _success("The session.", _ETAG, links=_SESSION_LINKS)), 404, 422, 503)
+UPDATE_RESPONSES = _responses(
+    (200, _success("The updated session.", _ETAG, links=_SESSION_LINKS)), 400, 404, 412, 413, 415, 422, 503
+)
 DELETE_RESPONSES = _responses((204, _success("Deleted.", body=False)), 404, 412, 422, 503)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.client import LambdaApiClient
 
@@ -66,3 +69,12 @@ def test_largest_id_is_a_clean_404_and_one_more_is_422(api: LambdaApiClient) -> 
     assert api.get("/api/sessions/9007199254740991").status == 404
     assert api.get("/api/sessions/9007199254740992").status == 422
     assert api.get("/api/sessions/9223372036854775807").status == 422
+
+
+@given(raw_id=st.one_of(st.integers(min_value=-(2**65), max_value=2**65).map(str), st.text(min_size=1, max_size=25)))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_path_id_is_a_404_or_422_never_a_500(api: LambdaApiClient, raw_id: str) -> None:
+    path = "/api/sessions/" + quote(raw_id, safe="")
+    for method in ("GET", "DELETE"):
+        response = api.request(method, path)
+        assert response.status in (404, 422), (raw_id, response.body)
