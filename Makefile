@@ -75,3 +75,19 @@ build-x86: ## sam build for x86_64, which runs on this machine (the same as make
 .PHONY: bench-bytecode
 bench-bytecode: install ## Cold import + first request of a built function, layer with vs without .pyc.
 	$(BIN)/python bench/cold_import.py
+
+# Issue 5's benchmark (bench/README.md). The FastAPI reference runs from a layer the benchmark builds
+# itself; bench/requirements.txt in .venv is for its type checks and for bench/profile_handlers.py.
+BENCH_ARGS ?=
+
+$(VENV)/.bench-installed: bench/requirements.txt bench/reference_fastapi/requirements.txt | $(VENV)/.installed
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+.PHONY: bench
+bench: install $(VENV)/.bench-installed ## Project vs bare handler vs FastAPI+Mangum on SQLite and Postgres (< 10 min).
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+.PHONY: bench-quick
+bench-quick: install $(VENV)/.bench-installed ## The same table from fewer runs, for CI (< 2 min).
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
