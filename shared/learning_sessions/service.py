@@ -10,6 +10,7 @@ from sqlalchemy import Engine, RowMapping
 
 from learning_sessions import queries
 from learning_sessions.cursor import decode_cursor, encode_cursor
+from learning_sessions.database import read_only
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.etags import check_if_match
 from learning_sessions.schemas import SessionCreate, SessionUpdate
@@ -60,7 +61,7 @@ def create_session(engine: Engine, payload: SessionCreate) -> RowMapping:
 
 
 def get_session(engine: Engine, session_id: int) -> RowMapping:
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         row = queries.fetch_session(conn, session_id)
     if row is None:
         raise not_found(session_id)
@@ -106,7 +107,7 @@ def list_sessions(
     engine: Engine, *, limit: int, status: str | None, cursor: str | None
 ) -> tuple[list[RowMapping], str | None]:
     after = decode_cursor(cursor) if cursor is not None else None
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         rows = list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
     if len(rows) <= limit:
         return rows, None

@@ -42,6 +42,8 @@ class Settings(BaseModel):
     db_statement_timeout_ms: int = Field(default=3000, ge=0, le=900_000, alias="DB_STATEMENT_TIMEOUT_MS")
     # Seconds; a pooled connection idle for longer is pinged before use (see database.py).
     db_ping_after_idle_seconds: float = Field(default=30.0, ge=0, alias="DB_PING_AFTER_IDLE_SECONDS")
+    # Postgres: run statements as named prepared statements (one round trip instead of three).
+    db_prepared_statements: bool = Field(default=True, alias="DB_PREPARED_STATEMENTS")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, alias="MAX_BODY_BYTES")
     # DynamoDB table for Idempotency-Key records when deployed; unset means our own database.
     idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")

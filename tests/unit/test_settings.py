@@ -89,7 +89,8 @@ class TestEngine:
         assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
         # Liveness is checked on checkout (tests/reliability prove it against killed connections).
         assert len(engine.pool.dispatch.checkout) == 1
-        assert engine.url.drivername == "postgresql+pg8000"
+        assert engine.url.drivername == "postgresql+pg8000_prepared"  # pg8000, fewer round trips
+        assert engine.dialect.driver == "pg8000"
 
     def test_engine_is_created_once_per_execution_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from tests.lambda_functions import cold_start, load_function_module

@@ -1,0 +1,68 @@
+"""SQLAlchemy's pg8000 dialect with one round trip per statement where the driver makes three.
+
+pg8000's DB-API cursor sends every parameterised statement unnamed: parse, describe, then
+bind and execute, each waiting for the server, plus a scan of the SQL to rewrite its
+placeholders; COMMIT goes the same way. Here each distinct statement is prepared once per
+connection and then executed in one round trip, and COMMIT/ROLLBACK are simple queries. The
+statements are SQLAlchemy's compiled SQL, so the set is small and fixed.
+
+This reaches into pg8000's connection, which is why pg8000 is pinned exactly. RDS Proxy pins
+sessions that use named prepared statements, so the template turns them off
+(DB_PREPARED_STATEMENTS=false) when the proxy is on; commits stay one round trip either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pg8000.converters import make_params
+from pg8000.dbapi import convert_paramstyle
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
+
+DRIVER_NAME = "pg8000_prepared"
+_PREPARED = "_learning_sessions_prepared"
+
+
+class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
+    # Compiled statements are cached by SQLAlchemy exactly as for the parent dialect.
+    supports_statement_cache = True
+
+    def __init__(self, prepared_statements: bool = True, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.prepared_statements = prepared_statements
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if not self.prepared_statements or not parameters:
+            super().do_execute(cursor, statement, parameters, context)
+            return
+        connection = cursor._c
+        prepared: dict[str, Any] = connection.__dict__.setdefault(_PREPARED, {})
+        entry = prepared.get(statement)
+        if entry is None:
+            sql, _ = convert_paramstyle(cursor.paramstyle, statement, parameters)
+            entry = prepared[statement] = connection.prepare_statement(sql, ())
+        if not connection._in_transaction and not connection.autocommit:
+            connection.execute_simple("begin transaction")
+        name, columns, input_funcs = entry
+        try:
+            result = connection.execute_named(
+                name, make_params(connection.py_types, parameters), columns, input_funcs, statement
+            )
+        except Exception:
+            # Prepared afresh next time, in case the server lost it.
+            prepared.pop(statement, None)
+            raise
+        cursor._context = result
+        cursor._row_iter = iter(result.rows or ())
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        if dbapi_connection._in_transaction:
+            dbapi_connection.execute_simple("commit")
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        if dbapi_connection._in_transaction:
+            dbapi_connection.execute_simple("rollback")
+
+
+registry.register(f"postgresql.{DRIVER_NAME}", __name__, PreparedStatementsPG8000Dialect.__name__)
