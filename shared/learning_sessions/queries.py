@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Integer, RowMapping, Select, bindparam, delete, insert, select, tuple_, update
 
 from learning_sessions.cursor import Position
+from learning_sessions.tables import UTCDateTime
 from learning_sessions.tables import learning_sessions as table
 
 _columns = [
@@ -24,35 +25,59 @@ _columns = [
 ]
 
 
+# Built once at import, with bind parameters, so each request only binds values: no statement
+# construction per call, and SQLAlchemy's compiled cache (and the dialect's prepared statements)
+# see the same statement every time.
+_by_id = table.c.id == bindparam("session_id")
+_INSERT = insert(table).returning(*_columns)
+_FETCH = select(*_columns).where(_by_id)
+_FETCH_FOR_UPDATE = _FETCH.with_for_update()
+_UPDATE = update(table).where(_by_id).returning(*_columns)
+_DELETE = delete(table).where(_by_id)
+
+_NEWEST_FIRST = (
+    select(*_columns).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(bindparam("limit", type_=Integer()))
+)
+_IN_STATUS = table.c.status == bindparam("status", type_=table.c.status.type)
+# The (created_at, id) row comparison lets the index seek straight to the page.
+_AFTER = tuple_(table.c.created_at, table.c.id) < tuple_(
+    bindparam("after_created_at", type_=UTCDateTime()), bindparam("after_id", type_=table.c.id.type)
+)
+_LIST_PAGES = {
+    (False, False): _NEWEST_FIRST,
+    (True, False): _NEWEST_FIRST.where(_IN_STATUS),
+    (False, True): _NEWEST_FIRST.where(_AFTER),
+    (True, True): _NEWEST_FIRST.where(_IN_STATUS).where(_AFTER),
+}
+
+
 def insert_session(conn: Connection, values: Mapping[str, Any]) -> RowMapping:
-    return conn.execute(insert(table).values(**values).returning(*_columns)).mappings().one()
+    return conn.execute(_INSERT, dict(values)).mappings().one()
 
 
 def fetch_session(conn: Connection, session_id: int, *, for_update: bool = False) -> RowMapping | None:
-    statement = select(*_columns).where(table.c.id == session_id)
-    if for_update:
-        statement = statement.with_for_update()
-    return conn.execute(statement).mappings().one_or_none()
+    statement = _FETCH_FOR_UPDATE if for_update else _FETCH
+    return conn.execute(statement, {"session_id": session_id}).mappings().one_or_none()
 
 
 def update_session(conn: Connection, session_id: int, values: Mapping[str, Any]) -> RowMapping | None:
-    statement = update(table).where(table.c.id == session_id).values(**values).returning(*_columns)
-    return conn.execute(statement).mappings().one_or_none()
+    return conn.execute(_UPDATE, {"session_id": session_id, **values}).mappings().one_or_none()
 
 
 def delete_session(conn: Connection, session_id: int) -> bool:
-    return conn.execute(delete(table).where(table.c.id == session_id)).rowcount == 1
+    return conn.execute(_DELETE, {"session_id": session_id}).rowcount == 1
 
 
 def list_page_statement(*, limit: int, status: str | None, after: Position | None) -> Select[Any]:
-    """Newest first; the (created_at, id) row comparison lets the index seek straight to the page."""
-    statement = select(*_columns).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit)
-    if status is not None:
-        statement = statement.where(table.c.status == status)
-    if after is not None:
-        statement = statement.where(tuple_(table.c.created_at, table.c.id) < tuple_(*after))
-    return statement
+    """Newest first, optionally within one status, optionally after a (created_at, id) position."""
+    statement = _LIST_PAGES[status is not None, after is not None]
+    return statement.params(limit=limit, status=status, **_position(after))
+
+
+def _position(after: Position | None) -> dict[str, Any]:
+    return {} if after is None else {"after_created_at": after[0], "after_id": after[1]}
 
 
 def list_sessions(conn: Connection, *, limit: int, status: str | None, after: Position | None) -> Sequence[RowMapping]:
-    return conn.execute(list_page_statement(limit=limit, status=status, after=after)).mappings().all()
+    statement = _LIST_PAGES[status is not None, after is not None]
+    return conn.execute(statement, {"limit": limit, "status": status, **_position(after)}).mappings().all()

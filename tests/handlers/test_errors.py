@@ -182,13 +182,16 @@ def test_logs_are_json_with_the_request_id(api: LambdaApiClient) -> None:
 
     buffer = io.StringIO()
     previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    level = logger.log_level
+    logger.setLevel("DEBUG")  # the per-request line is DEBUG; POWERTOOLS_LOG_LEVEL=DEBUG shows it
     try:
         api.get("/api/sessions/")
     finally:
+        logger.setLevel(level)
         logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
     lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
     assert api.last_context is not None
     request_lines = [line for line in lines if line.get("function_request_id") == api.last_context.aws_request_id]
     assert request_lines, lines
     assert request_lines[-1]["status"] == 200
-    assert request_lines[-1]["level"] == "INFO"
+    assert request_lines[-1]["level"] == "DEBUG"

@@ -81,3 +81,14 @@ def test_only_json_objects_are_accepted(value: object) -> None:
     else:
         with pytest.raises(BadRequest):
             parse_json_object(text)
+
+
+def test_timestamptz_parser_matches_pg8000_including_its_fallbacks() -> None:
+    from pg8000 import converters
+
+    from learning_sessions.pg8000_dialect import timestamptz_in
+
+    for text in ("2025-11-12 15:30:36.737687+00", "2025-11-12 15:30:36+05:30", "1999-01-08 04:05:06.5-08"):
+        assert timestamptz_in(text) == converters.timestamptz_in(text)
+    for text in ("infinity", "-infinity", "294276-12-31 23:59:59+00"):
+        assert timestamptz_in(text) == converters.timestamptz_in(text)
