@@ -11,6 +11,19 @@ from tests.lambda_functions import FakeLambdaContext, Handler
 
 _UNSET: Any = object()
 
+# A session as the API returns it: exactly these fields, in this order (the feature spec's).
+SESSION_FIELDS = (
+    "id",
+    "title",
+    "status",
+    "description",
+    "difficulty",
+    "started_at",
+    "completed_at",
+    "created_at",
+    "updated_at",
+)
+
 
 @dataclass
 class ApiResponse:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL, Engine, create_engine, make_url, text
+from sqlalchemy import URL, Engine, create_engine, make_url
 
-from tests.databases import fresh_postgres_database, migrate
+from tests.databases import empty_tables, fresh_postgres_database, migrate
 
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 
@@ -46,7 +46,5 @@ def engine(database_url: URL) -> Iterator[Engine]:
 @pytest.fixture
 def clean_db(engine: Engine) -> Engine:
     """The migrated database with no sessions (and no idempotency records) in it."""
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM learning_sessions"))
-        conn.execute(text("DELETE FROM idempotency_records"))
+    empty_tables(engine)
     return engine

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -63,3 +63,10 @@ def alembic_config(url: URL | str) -> Config:
 
 def migrate(url: URL | str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def empty_tables(engine: Engine) -> None:
+    """No sessions and no idempotency records: what each test starts from."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM learning_sessions"))
+        conn.execute(text("DELETE FROM idempotency_records"))

@@ -7,19 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.client import LambdaApiClient
-
-SESSION_FIELDS = {
-    "id",
-    "title",
-    "status",
-    "description",
-    "difficulty",
-    "started_at",
-    "completed_at",
-    "created_at",
-    "updated_at",
-}
+from tests.client import SESSION_FIELDS, LambdaApiClient
 
 
 def parse_utc(value: str) -> datetime:
@@ -38,7 +26,7 @@ def test_seed_example_creates_a_planned_session(api: LambdaApiClient) -> None:
     assert response.header("Content-Type") == "application/json"
     data = response.json()["data"]
     assert set(response.json()) == {"data"}
-    assert set(data) == SESSION_FIELDS
+    assert tuple(data) == SESSION_FIELDS
     assert response.header("Location") == f"/api/sessions/{data['id']}"
     assert data["title"] == "Learn Flask"
     assert data["status"] == "planned"

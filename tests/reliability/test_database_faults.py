@@ -6,7 +6,6 @@ recovers without a cold start.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.client import ApiResponse, LambdaApiClient
 from tests.lambda_functions import load_handlers
-from tests.reliability.conftest import env_for
+from tests.reliability.conftest import env_for, lock_held
 from tests.tcp_proxy import FaultyProxy, Mode
 
 CONNECT_TIMEOUT_SECONDS = 1
@@ -89,23 +88,9 @@ def test_black_holed_database_fails_fast_not_hangs(pg_url: URL, proxy: FaultyPro
 def test_slow_statement_is_cut_by_the_statement_timeout_and_changes_nothing(pg_url: URL, pg_engine: Engine) -> None:
     api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="300")))
     session = api.create(title="original")
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_row_lock() -> None:
-        with pg_engine.begin() as conn:
-            conn.execute(text("SELECT id FROM learning_sessions WHERE id = :id FOR UPDATE"), {"id": session["id"]})
-            locked.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_row_lock)
-    holder.start()
-    try:
-        assert locked.wait(5)
+    with lock_held(pg_engine, "SELECT id FROM learning_sessions WHERE id = :id FOR UPDATE", id=session["id"]):
         assert_unavailable(api.patch(f"/api/sessions/{session['id']}", {"title": "changed", "description": "x"}))
         assert_unavailable(api.delete(f"/api/sessions/{session['id']}"))
-    finally:
-        release.set()
-        holder.join()
     assert api.get(f"/api/sessions/{session['id']}").json()["data"] == session
     assert api.patch(f"/api/sessions/{session['id']}", {"title": "changed"}).status == 200
 

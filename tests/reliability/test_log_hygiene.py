@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import URL, Engine, text
+from sqlalchemy import URL, Engine
 
 from tests.client import LambdaApiClient
 from tests.lambda_functions import load_handlers
-from tests.reliability.conftest import env_for
+from tests.reliability.conftest import env_for, lock_held
 from tests.tcp_proxy import FaultyProxy, Mode
 
 PASSWORD = "pa55-Word-that-must-not-leak"
@@ -46,23 +45,9 @@ def test_outage_logs_neither_password_nor_body(pg_url: URL, proxy: FaultyProxy, 
 
 def test_failed_statement_logs_no_bound_values(pg_url: URL, pg_engine: Engine, captured_logs: io.StringIO) -> None:
     api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="200")))
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_lock() -> None:
-        # SHARE mode blocks INSERT, so the failing statement is the one carrying the body.
-        with pg_engine.begin() as locker:
-            locker.execute(text("LOCK TABLE learning_sessions IN SHARE MODE"))
-            locked.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert locked.wait(5)
+    # SHARE mode blocks INSERT, so the failing statement is the one carrying the body.
+    with lock_held(pg_engine, "LOCK TABLE learning_sessions IN SHARE MODE"):
         assert api.post("/api/sessions/", {"title": "big", "description": BIG}).status == 503
-    finally:
-        release.set()
-        holder.join()
     lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
     assert any(line["message"] == "Database unavailable" for line in lines)
     assert BIG[:100] not in captured_logs.getvalue()

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from learning_sessions.schemas import MAX_ID, Session, SessionCreate, SessionUpdate
 from learning_sessions.status import SessionStatus
+from tests.client import SESSION_FIELDS
 
 # ISO-8601 offsets are whole minutes, up to ±23:59.
 offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lambda minutes: timedelta(minutes=minutes))
@@ -107,17 +108,7 @@ def test_session_serialises_utc_with_explicit_offset() -> None:
     )
     dumped = json.loads(session.model_dump_json())
     assert dumped["created_at"] == "2025-11-12T15:30:36.737687+00:00"
-    assert list(dumped) == [
-        "id",
-        "title",
-        "status",
-        "description",
-        "difficulty",
-        "started_at",
-        "completed_at",
-        "created_at",
-        "updated_at",
-    ]
+    assert tuple(dumped) == SESSION_FIELDS
 
 
 def test_max_id_is_exact_in_every_json_client() -> None:
