@@ -19,7 +19,7 @@ from learning_sessions.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATIO
 from learning_sessions.schemas import SessionCreate, SessionEnvelope
 from learning_sessions.settings import get_settings
 
-app = create_resolver(idempotency=True)
+app = create_resolver()
 creator = SessionCreator(get_engine(), get_settings())
 
 

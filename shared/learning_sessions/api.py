@@ -22,7 +22,6 @@ from learning_sessions.http_errors import (
     JSON,
     api_error_proxy_result,
     register_error_handlers,
-    register_idempotency_error_handlers,
 )
 from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
 from learning_sessions.settings import get_settings
@@ -57,11 +56,9 @@ _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def create_resolver(*, idempotency: bool = False) -> APIGatewayHttpResolver:
+def create_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object)
     register_error_handlers(app, logger)
-    if idempotency:
-        register_idempotency_error_handlers(app)
     return app
 
 

@@ -124,8 +124,9 @@ def create_db_engine(settings: Settings) -> Engine:
     }
     if settings.db_statement_timeout_ms:
         connect_args["startup_params"] = {"statement_timeout": str(settings.db_statement_timeout_ms)}
-    if settings.postgres_sslmode != "disable":
-        connect_args["ssl_context"] = _ssl_context(settings)
+    # False, not None: with None pg8000 still builds a default SSL context (loading the CA
+    # bundle, about 17 ms) and asks the server for TLS, a round trip, before falling back.
+    connect_args["ssl_context"] = False if settings.postgres_sslmode == "disable" else _ssl_context(settings)
     engine = create_engine(
         # The same driver, executing with fewer round trips (see pg8000_dialect).
         url.set(drivername=f"postgresql+{pg8000_dialect.DRIVER_NAME}"),
@@ -214,21 +215,40 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext:
 
 @contextmanager
 def read_only(engine: Engine) -> Iterator[Connection]:
-    """A connection for a single read, in autocommit: no BEGIN and ROLLBACK round trips around it.
+    """A connection for reads, in autocommit: no BEGIN and ROLLBACK round trips around them."""
+    with engine.connect() as conn, _autocommit(conn):
+        yield conn
 
-    The driver's flag is set directly: SQLAlchemy's AUTOCOMMIT isolation level would reset the
-    session's isolation level with two more statements when the connection goes back to the pool.
+
+@contextmanager
+def single_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for one write that needs no transaction around it (an INSERT, a DELETE).
+
+    On Postgres it runs in autocommit, saving the BEGIN and COMMIT round trips: one statement is
+    atomic on its own. SQLite gets an ordinary transaction, committed at the end.
     """
     with engine.connect() as conn:
-        dbapi_connection = conn.connection.dbapi_connection
-        if conn.dialect.name != "postgresql" or dbapi_connection is None:
-            yield conn
+        if conn.dialect.name != "postgresql":
+            with conn.begin():
+                yield conn
             return
-        dbapi_connection.autocommit = True
-        try:
+        with _autocommit(conn):
             yield conn
-        finally:
-            dbapi_connection.autocommit = False
+
+
+@contextmanager
+def _autocommit(conn: Connection) -> Iterator[None]:
+    # The driver's flag, set directly: SQLAlchemy's AUTOCOMMIT isolation level would reset the
+    # session's isolation level with two more statements when the connection goes back to the pool.
+    dbapi_connection = conn.connection.dbapi_connection
+    if conn.dialect.name != "postgresql" or dbapi_connection is None:
+        yield
+        return
+    dbapi_connection.autocommit = True
+    try:
+        yield
+    finally:
+        dbapi_connection.autocommit = False
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from learning_sessions.errors import (
     ApiError,
     BadRequest,
-    Conflict,
     NotFound,
     ServiceUnavailable,
     UnsupportedMediaType,
@@ -120,32 +119,3 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None
             )
         logger.exception("Unhandled error")
         return api_error_response(ApiError("Internal server error"))
-
-
-def register_idempotency_error_handlers(app: APIGatewayHttpResolver) -> None:
-    """Only for functions that use Idempotency-Key: importing Powertools' idempotency loads boto3."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    @app.exception_handler(IdempotencyValidationError)
-    def _idempotency_key_reused(exc: IdempotencyValidationError) -> Response[str]:
-        return api_error_response(
-            ValidationFailed(
-                "This Idempotency-Key was already used with a different request body",
-                [
-                    {
-                        "loc": ["header", "idempotency-key"],
-                        "type": "idempotency_key_reused",
-                        "message": "Use a new key for a different request",
-                    }
-                ],
-            )
-        )
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
-        return api_error_response(
-            Conflict("A request with this Idempotency-Key is still in progress", headers={"Retry-After": "1"})
-        )

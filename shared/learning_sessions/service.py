@@ -10,7 +10,7 @@ from sqlalchemy import Engine, RowMapping
 
 from learning_sessions import queries
 from learning_sessions.cursor import decode_cursor, encode_cursor
-from learning_sessions.database import read_only
+from learning_sessions.database import read_only, single_statement
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.etags import check_if_match
 from learning_sessions.schemas import SessionCreate, SessionUpdate
@@ -56,7 +56,7 @@ def create_session(engine: Engine, payload: SessionCreate) -> RowMapping:
     apply_lifecycle(values, previous_status=None, sent=payload.model_fields_set, now=now)
     check_chronology(values)
     values.update(created_at=now, updated_at=now, version=1)
-    with engine.begin() as conn:
+    with single_statement(engine) as conn:
         return queries.insert_session(conn, values)
 
 
@@ -93,14 +93,19 @@ def update_session(
 
 
 def delete_session(engine: Engine, session_id: int, *, if_match: str | None = None) -> None:
-    with engine.begin() as conn:
-        if if_match is not None:
+    if if_match is None:
+        with single_statement(engine) as conn:
+            deleted = queries.delete_session(conn, session_id)
+    else:
+        with engine.begin() as conn:
+            # Locked, so the version checked is the version deleted.
             current = queries.fetch_session(conn, session_id, for_update=True)
             if current is None:
                 raise not_found(session_id)
             check_if_match(if_match, current)
-        if not queries.delete_session(conn, session_id):
-            raise not_found(session_id)
+            deleted = queries.delete_session(conn, session_id)
+    if not deleted:
+        raise not_found(session_id)
 
 
 def list_sessions(
