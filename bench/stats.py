@@ -1,0 +1,46 @@
+"""Order statistics of timings. Medians and percentiles, never means alone: latency is skewed."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100): a value that was measured, not an interpolation."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(math.ceil(q / 100 * len(ordered)), 1)
+    return float(ordered[min(rank, len(ordered)) - 1])
+
+
+def latency_summary(nanoseconds: Sequence[int]) -> dict[str, Any]:
+    """Per-call latency in microseconds."""
+    us = [value / 1000 for value in nanoseconds]
+    return {
+        "n": len(us),
+        "p50_us": percentile(us, 50),
+        "p99_us": percentile(us, 99),
+        "mean_us": statistics.fmean(us) if us else math.nan,
+        "min_us": min(us) if us else math.nan,
+    }
+
+
+def spread_summary(nanoseconds: Sequence[int]) -> dict[str, Any]:
+    """Median, min and max in milliseconds, for the cold starts (few runs, each its own process)."""
+    ms = [value / 1e6 for value in nanoseconds]
+    return {
+        "n": len(ms),
+        "median_ms": statistics.median(ms) if ms else math.nan,
+        "min_ms": min(ms) if ms else math.nan,
+        "max_ms": max(ms) if ms else math.nan,
+    }
+
+
+def ratio(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None or reference == 0 or math.isnan(value) or math.isnan(reference):
+        return None
+    return value / reference
