@@ -2,12 +2,11 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from learning_sessions.api import (
     COLLECTION_PATHS,
+    Body,
     IdempotencyKey,
+    Response,
     create_resolver,
     json_response,
     lambda_entry,

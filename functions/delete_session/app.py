@@ -1,9 +1,7 @@
 """DELETE /api/sessions/{id}: 204 when deleted."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, IfMatch, SessionId, create_resolver, lambda_entry
+from learning_sessions.api import ITEM_PATH, IfMatch, Response, SessionId, create_resolver, lambda_entry
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import DELETE_OPERATION, DELETE_RESPONSES
 

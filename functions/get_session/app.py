@@ -1,9 +1,7 @@
 """GET /api/sessions/{id}: one session."""
 
-from aws_lambda_powertools.event_handler import Response
-
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, SessionId, create_resolver, lambda_entry, session_response
+from learning_sessions.api import ITEM_PATH, Response, SessionId, create_resolver, lambda_entry, session_response
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import GET_OPERATION, GET_RESPONSES
 from learning_sessions.schemas import SessionEnvelope

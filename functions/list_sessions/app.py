@@ -2,11 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from learning_sessions import service
-from learning_sessions.api import COLLECTION_PATHS, create_resolver, json_response, lambda_entry
+from learning_sessions.api import COLLECTION_PATHS, Query, Response, create_resolver, json_response, lambda_entry
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES
 from learning_sessions.schemas import Session, SessionPage

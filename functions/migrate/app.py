@@ -11,6 +11,7 @@ shortly before the Lambda timeout (its timer thread).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from pathlib import Path
@@ -72,6 +73,9 @@ try:
 except Exception as exc:
     init_error = exc
     logging.getLogger(__name__).exception("Initialisation failed; Create and Update will answer FAILED")
+finally:
+    # learning_sessions pauses the garbage collector during a Lambda init; resume it, whatever happened.
+    gc.enable()
 
 
 def physical_resource_id(event: dict[str, Any]) -> str:

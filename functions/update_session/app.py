@@ -2,11 +2,17 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, IfMatch, SessionId, create_resolver, lambda_entry, session_response
+from learning_sessions.api import (
+    ITEM_PATH,
+    Body,
+    IfMatch,
+    Response,
+    SessionId,
+    create_resolver,
+    lambda_entry,
+    session_response,
+)
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import UPDATE_OPERATION, UPDATE_RESPONSES
 from learning_sessions.schemas import SessionEnvelope, SessionUpdate

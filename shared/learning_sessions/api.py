@@ -11,11 +11,12 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from learning_sessions import init_complete
 from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
 from learning_sessions.etags import IF_MATCH_PATTERN, etag_for
 from learning_sessions.http_errors import (
@@ -27,6 +28,9 @@ from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
 from learning_sessions.settings import get_settings
 
 # POWERTOOLS_SERVICE_NAME (set in template.yaml) wins; the default names local runs too.
+# Handlers import these from here, so that their first import is this package (see __init__).
+__all__ = ["Body", "Query", "Response"]
+
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-sessions")
 
 # API Gateway matches paths exactly, so the collection answers with and without the slash.
@@ -137,6 +141,7 @@ def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any
 def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
     """The Lambda handler for a function's resolver: JSON logs with the request id, body guard, routing."""
     settings = get_settings()
+    init_complete()
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -31,3 +31,34 @@ def test_cold_start_imports_no_aws_sdk_nor_alembic(function: str) -> None:
         check=True,
     )
     assert result.stdout.strip() == "", f"{function} loads {result.stdout.strip()} at cold start"
+
+
+def _run_in_lambda_like_interpreter(code: str, function: str) -> str:
+    env = {
+        "DATABASE_URL": "sqlite://",
+        "PATH": "/usr/bin:/bin",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_REGION": "us-east-1",
+    }
+    paths = [str(REPO_ROOT / "functions" / function), str(REPO_ROOT / "shared")]
+    result = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path[:0] = {paths!r}; {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("function", ["get_session", "migrate"])
+def test_garbage_collector_is_paused_during_init_and_resumed_after(function: str) -> None:
+    code = (
+        "import gc, learning_sessions; paused = not gc.isenabled(); import app; "
+        "print(paused, gc.isenabled(), gc.get_freeze_count() > 0)"
+    )
+    paused, resumed, frozen = _run_in_lambda_like_interpreter(code, function).split()
+    assert (paused, resumed) == ("True", "True")
+    if function != "migrate":
+        # The API functions also move what init created out of the collector's reach.
+        assert frozen == "True"
