@@ -19,7 +19,7 @@ def list_sessions(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,
     status: Annotated[SessionStatus | None, Query(description="Only sessions in this status.")] = None,
-) -> Response[SessionPage]:
+) -> Response[str]:
     rows, next_cursor = service.list_sessions(engine, limit=limit, status=status, cursor=cursor)
     page = SessionPage(data=[Session.model_validate(row) for row in rows], next_cursor=next_cursor)
     return json_response(200, page)

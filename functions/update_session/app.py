@@ -15,7 +15,7 @@ from learning_sessions.api import (
 )
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import UPDATE_OPERATION, UPDATE_RESPONSES
-from learning_sessions.schemas import SessionEnvelope, SessionUpdate
+from learning_sessions.schemas import SessionUpdate
 
 app = create_resolver()
 engine = get_engine()
@@ -24,7 +24,7 @@ engine = get_engine()
 @app.patch(ITEM_PATH, responses=UPDATE_RESPONSES, operation_id=UPDATE_OPERATION)
 def update_session(
     id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
-) -> Response[SessionEnvelope]:
+) -> Response[str]:
     return session_response(200, service.update_session(engine, id, payload, if_match=if_match))
 
 

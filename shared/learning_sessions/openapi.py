@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
-from learning_sessions.schemas import ErrorEnvelope
+from learning_sessions.schemas import ErrorEnvelope, SessionEnvelope, SessionPage
 
 JSON = "application/json"
 
@@ -40,16 +41,22 @@ def _error(status: int) -> OpenAPIResponse:
 
 
 def _success(
-    description: str, headers: dict[str, Any] | None = None, *, body: bool = True, links: dict[str, Any] | None = None
+    description: str,
+    model: type[BaseModel] | None,
+    headers: dict[str, Any] | None = None,
+    *,
+    links: dict[str, Any] | None = None,
 ) -> OpenAPIResponse:
-    # Without "content", Powertools documents the route's return annotation.
-    response: dict[str, Any] = {"description": description}
+    # The body's model is named here rather than taken from the return annotation: handlers
+    # return bodies already serialised (see api.json_response), annotated as str.
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {JSON: {"model": model}} if model is not None else {},
+    }
     if headers:
         response["headers"] = headers
     if links:
         response["links"] = links
-    if not body:
-        response["content"] = {}
     return response  # type: ignore[return-value]
 
 
@@ -78,12 +85,13 @@ def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, 
     return {status: response} | {code: _error(code) for code in sorted(errors)}
 
 
-LIST_RESPONSES = _responses((200, _success("A page of sessions, newest first.")), 422, 503)
+LIST_RESPONSES = _responses((200, _success("A page of sessions, newest first.", SessionPage)), 422, 503)
 CREATE_RESPONSES = _responses(
     (
         201,
         _success(
             "The created session (or, for a repeated Idempotency-Key, the first response).",
+            SessionEnvelope,
             {"Location": {"description": "The session's URL.", "schema": {"type": "string"}}, **_ETAG},
             links=_links_to_the_session("$response.body#/data/id", etag=True),
         ),
@@ -96,8 +104,15 @@ CREATE_RESPONSES = _responses(
     503,
 )
 _SESSION_LINKS = _links_to_the_session("$request.path.id", etag=True)
-GET_RESPONSES = _responses((200, _success("The session.", _ETAG, links=_SESSION_LINKS)), 404, 422, 503)
+GET_RESPONSES = _responses((200, _success("The session.", SessionEnvelope, _ETAG, links=_SESSION_LINKS)), 404, 422, 503)
 UPDATE_RESPONSES = _responses(
-    (200, _success("The updated session.", _ETAG, links=_SESSION_LINKS)), 400, 404, 412, 413, 415, 422, 503
+    (200, _success("The updated session.", SessionEnvelope, _ETAG, links=_SESSION_LINKS)),
+    400,
+    404,
+    412,
+    413,
+    415,
+    422,
+    503,
 )
-DELETE_RESPONSES = _responses((204, _success("Deleted.", body=False)), 404, 412, 422, 503)
+DELETE_RESPONSES = _responses((204, _success("Deleted.", None)), 404, 412, 422, 503)
