@@ -27,10 +27,10 @@ from learning_sessions.http_errors import (
 from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
 from learning_sessions.settings import get_settings
 
-# POWERTOOLS_SERVICE_NAME (set in template.yaml) wins; the default names local runs too.
 # Handlers import these from here, so that their first import is this package (see __init__).
 __all__ = ["Body", "Query", "Response"]
 
+# POWERTOOLS_SERVICE_NAME (set in template.yaml) wins; the default names local runs too.
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-sessions")
 
 # API Gateway matches paths exactly, so the collection answers with and without the slash.

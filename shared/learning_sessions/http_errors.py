@@ -54,9 +54,10 @@ def api_error_proxy_result(exc: ApiError) -> dict[str, Any]:
 
 
 def classify_validation_error(errors: Sequence[dict[str, Any]]) -> ApiError:
-    """Powertools' validation errors: a body that is not a JSON object is 400, the rest 422."""
-    if any(err.get("type") == "json_invalid" for err in errors):
-        return BadRequest("Request body is not valid JSON")
+    """Powertools' validation errors: a missing or non-object body is 400, the rest 422.
+
+    (Malformed JSON never gets here: api.parse_json_object refuses it first.)
+    """
     if any(tuple(err.get("loc", ())) == ("body",) and err.get("type") in _BODY_SHAPE_ERRORS for err in errors):
         return BadRequest("Request body must be a JSON object")
     details = [
