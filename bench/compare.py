@@ -30,6 +30,7 @@ from bench import database, harness  # noqa: E402
 from bench.harness import Launch, Target  # noqa: E402
 from bench.run import FULL, Context, cold_phase, interleaved, log, warm_up  # noqa: E402
 from bench.stats import latency_summary  # noqa: E402
+from tests.artifacts.lambda_layout import make_runtime_dir  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             name, _, folder = spec.partition("=")
             variants.append(replace(harness.project_from_build(Path(folder)), name=name, description=folder))
         targets = [harness.reference_target("bare", workdir), *variants]
-        runtime_dir = harness.make_runtime_dir(workdir / "var-runtime")
+        runtime_dir = make_runtime_dir(workdir / "var-runtime")
         plan = replace(FULL, cold_runs=args.cold_runs, warm_calls=dict.fromkeys(routes, args.calls))
         with database.bench_database(args.backend, workdir) as db:
             database.seed(db, plan.small_rows)

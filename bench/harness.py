@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from tests.artifacts import lambda_layout as layout
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -41,7 +42,6 @@ PROJECT_FUNCTIONS = {
 }
 REFERENCES = ("bare", "fastapi")
 # What the python3.12 runtime keeps in /var/runtime (after the layers on sys.path).
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six")
 
 
 class BenchError(RuntimeError):
@@ -67,52 +67,21 @@ class Target:
 
 
 def lambda_python() -> str:
-    """The runtime's Python (3.12): this interpreter when it is one, else python3.12 on PATH."""
-    if sys.version_info[:2] == (3, 12):
-        return sys.executable
-    found = shutil.which("python3.12")
-    if not found:
-        raise BenchError("python3.12 is needed: the layers hold bytecode for 3.12 only")
-    return found
-
-
-# ---------------------------------------------------------------- the project
+    """The runtime's Python (3.12), as the artifact tests find it."""
+    try:
+        return layout.lambda_python()
+    except RuntimeError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def sam_build(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:
-    """`sam build` for x86_64 (what runs on this machine) into build_root/build; returns that folder."""
-    build_dir = build_root / "build"
-    venv_bin = Path(sys.executable).parent
-    env = {
-        **os.environ,
-        # The makefile builds look for python3.12 on PATH; pyenv's shim fails unless 3.12 is active.
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        # SAM passes the template's Architecture to neither makefile build (see shared/Makefile).
-        "ARCHITECTURE": "x86_64",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        "SAM_CLI_TELEMETRY": "0",
-    }
-    sam = venv_bin / "sam"
-    command = [
-        str(sam if sam.exists() else "sam"),
-        "build",
-        "--template-file",
-        str(REPO_ROOT / "template.yaml"),
-        "--build-dir",
-        str(build_dir),
-        "--cache-dir",
-        str(build_root / "cache"),
-        "--cached",
-        "--parameter-overrides",
-        "Architecture=x86_64",
-    ]
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
-    if done.returncode != 0:
+    """`sam build` for x86_64 (what runs on this machine) into build_root/build, as the artifact tests build."""
+    try:
+        return layout.sam_build(build_root, "x86_64")
+    except RuntimeError as exc:
         raise BenchError(
-            f"sam build failed ({done.returncode}); fix the build or pass --build-dir of a working one, "
-            f"or --source to benchmark the source tree:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        )
-    return build_dir
+            f"{exc}\nFix the build, or pass --build-dir of a working one, or --source to benchmark the source tree."
+        ) from None
 
 
 def _check_layer_runs_here(layer: Path) -> None:
@@ -233,21 +202,6 @@ def fastapi_importable() -> bool:
 
 
 # ---------------------------------------------------------------- the runtime around them
-
-
-def make_runtime_dir(destination: Path) -> Path:
-    """A stand-in for /var/runtime: links to this environment's boto3 and its dependencies.
-
-    It matters for cold starts: a package that imports botocore when it can pays for it on Lambda.
-    """
-    destination.mkdir(parents=True, exist_ok=True)
-    packages = site_packages()
-    for name in RUNTIME_PACKAGES:
-        for candidate in (packages / name, packages / f"{name}.py"):
-            link = destination / candidate.name
-            if candidate.exists() and not link.exists():
-                link.symlink_to(candidate)
-    return destination
 
 
 def lambda_environment(artifact: Artifact, database_url: str, log_level: str) -> dict[str, str]:

@@ -31,6 +31,7 @@ for _path in (str(REPO_ROOT / "shared"), str(REPO_ROOT)):
 
 from bench import database, harness, workload  # noqa: E402
 from bench.harness import Launch, Target, Worker  # noqa: E402
+from tests.artifacts.lambda_layout import make_runtime_dir  # noqa: E402
 
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "profiles"
 
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             project = harness.project_from_build(Path(args.build_dir) if args.build_dir else harness.sam_build())
         targets: list[Target] = [project, harness.reference_target("bare", workdir, source=args.source)]
-        runtime_dir = harness.make_runtime_dir(workdir / "var-runtime")
+        runtime_dir = make_runtime_dir(workdir / "var-runtime")
         tools = tools_dir(workdir / "tools")
         with database.bench_database(args.backend, workdir) as db:
             database.seed(db, 1000)

@@ -32,6 +32,7 @@ for _path in (str(REPO_ROOT / "shared"), str(REPO_ROOT)):
 from bench import database, harness, importtime, report, workload  # noqa: E402
 from bench.harness import ROUTES, BenchError, Launch, Target, Worker  # noqa: E402
 from bench.stats import latency_summary, spread_summary  # noqa: E402
+from tests.artifacts.lambda_layout import make_runtime_dir  # noqa: E402
 
 DEFAULT_JSON = BENCH_DIR / "results" / "latest.json"
 EXPECTED_STATUS = {"get": 200, "list": 200, "create": 201, "patch": 200, "delete": 204}
@@ -470,7 +471,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         workdir = Path(scratch)
         targets, build = make_targets(args, workdir)
-        runtime_dir = harness.make_runtime_dir(workdir / "var-runtime")
+        runtime_dir = make_runtime_dir(workdir / "var-runtime")
         results: dict[str, Any] = {
             "meta": {
                 "plan": asdict(plan),
