@@ -5,13 +5,13 @@ from __future__ import annotations
 import select
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 
 from learning_sessions import pg8000_dialect
 from learning_sessions.settings import ConfigError, Settings, get_settings
@@ -249,6 +249,24 @@ def _autocommit(conn: Connection) -> Iterator[None]:
         yield
     finally:
         dbapi_connection.autocommit = False
+
+
+def retry_if_disconnected[T](unit_of_work: Callable[[], T]) -> T:
+    """Run a read or a transaction; if its connection proved dead at a statement, run it once more.
+
+    The liveness check on checkout sees a connection the server closed while we were idle, but
+    not one it is closing at that very moment. A statement on such a connection fails before
+    anything is committed (the backend is gone, so is its transaction), and the pool has already
+    discarded it, so the retry gets a fresh connection and the client never sees the fault.
+    A failed COMMIT is not retried: whether it committed is unknown. Nor are autocommitted
+    writes (see single_statement): their statement may have run.
+    """
+    try:
+        return unit_of_work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated or exc.statement is None:
+            raise
+    return unit_of_work()
 
 
 @lru_cache(maxsize=1)

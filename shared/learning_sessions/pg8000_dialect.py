@@ -21,12 +21,13 @@ from typing import Any
 from pg8000 import converters
 from pg8000.converters import TIMESTAMPTZ as TIMESTAMPTZ_OID
 from pg8000.converters import make_params
-from pg8000.dbapi import convert_paramstyle
+from pg8000.dbapi import DatabaseError, InterfaceError, convert_paramstyle
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
 
 DRIVER_NAME = "pg8000_prepared"
 _PREPARED = "_learning_sessions_prepared"
+_SERVER_GONE = {"57P01", "57P02", "57P03"}
 
 
 class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
@@ -38,6 +39,14 @@ class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
         self.prepared_statements = prepared_statements
 
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        try:
+            self._execute(cursor, statement, parameters, context)
+        except OSError as exc:
+            # pg8000 lets some socket errors (a reset, a timeout) through unwrapped, and SQLAlchemy
+            # then neither recognises the disconnect nor discards the connection.
+            raise InterfaceError("network error") from exc
+
+    def _execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> None:
         if not self.prepared_statements or not parameters:
             super().do_execute(cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
             return
@@ -60,6 +69,14 @@ class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
             raise
         cursor._context = result
         cursor._row_iter = iter(result.rows or ())
+
+    def is_disconnect(self, e: Exception, connection: Any, cursor: Any) -> bool:
+        # A backend ended by pg_terminate_backend, a shutdown or a failover answers the next
+        # statement with its farewell (SQLSTATE 57P01-57P03) before closing: the connection is gone.
+        fields = e.args[0] if isinstance(e, DatabaseError) and e.args and isinstance(e.args[0], dict) else {}
+        if str(fields.get("C", "")) in _SERVER_GONE:
+            return True
+        return bool(super().is_disconnect(e, connection, cursor))  # type: ignore[no-untyped-call]
 
     def on_connect(self) -> Callable[[Any], None]:
         parent = super().on_connect()  # type: ignore[no-untyped-call]

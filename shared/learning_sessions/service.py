@@ -10,7 +10,7 @@ from sqlalchemy import Engine, RowMapping
 
 from learning_sessions import queries
 from learning_sessions.cursor import decode_cursor, encode_cursor
-from learning_sessions.database import read_only, single_statement
+from learning_sessions.database import read_only, retry_if_disconnected, single_statement
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.etags import check_if_match
 from learning_sessions.schemas import SessionCreate, SessionUpdate
@@ -61,8 +61,11 @@ def create_session(engine: Engine, payload: SessionCreate) -> RowMapping:
 
 
 def get_session(engine: Engine, session_id: int) -> RowMapping:
-    with read_only(engine) as conn:
-        row = queries.fetch_session(conn, session_id)
+    def read() -> RowMapping | None:
+        with read_only(engine) as conn:
+            return queries.fetch_session(conn, session_id)
+
+    row = retry_if_disconnected(read)
     if row is None:
         raise not_found(session_id)
     return row
@@ -72,38 +75,45 @@ def update_session(
     engine: Engine, session_id: int, payload: SessionUpdate, *, if_match: str | None = None
 ) -> RowMapping:
     changes = payload.changes()
-    with engine.begin() as conn:
-        # The row lock serialises concurrent PATCHes, so each one merges into the latest row
-        # and the If-Match check cannot race another writer.
-        current = queries.fetch_session(conn, session_id, for_update=True)
-        if current is None:
-            raise not_found(session_id)
-        check_if_match(if_match, current)
-        merged = dict(current) | changes
-        apply_lifecycle(merged, previous_status=current["status"], sent=changes.keys(), now=utcnow())
-        check_chronology(merged)
-        # Strictly later than before even if clocks of two environments disagree.
-        updated_at = max(utcnow(), current["updated_at"] + timedelta(microseconds=1))
-        values = {key: merged[key] for key in SessionUpdate.model_fields}
-        values.update(updated_at=updated_at, version=current["version"] + 1)
-        row = queries.update_session(conn, session_id, values)
+
+    def transaction() -> RowMapping | None:
+        with engine.begin() as conn:
+            # The row lock serialises concurrent PATCHes, so each one merges into the latest row
+            # and the If-Match check cannot race another writer.
+            current = queries.fetch_session(conn, session_id, for_update=True)
+            if current is None:
+                raise not_found(session_id)
+            check_if_match(if_match, current)
+            merged = dict(current) | changes
+            apply_lifecycle(merged, previous_status=current["status"], sent=changes.keys(), now=utcnow())
+            check_chronology(merged)
+            # Strictly later than before even if clocks of two environments disagree.
+            updated_at = max(utcnow(), current["updated_at"] + timedelta(microseconds=1))
+            values = {key: merged[key] for key in SessionUpdate.model_fields}
+            values.update(updated_at=updated_at, version=current["version"] + 1)
+            return queries.update_session(conn, session_id, values)
+
+    row = retry_if_disconnected(transaction)
     if row is None:
         raise not_found(session_id)
     return row
 
 
 def delete_session(engine: Engine, session_id: int, *, if_match: str | None = None) -> None:
-    if if_match is None:
-        with single_statement(engine) as conn:
-            deleted = queries.delete_session(conn, session_id)
-    else:
+    def transaction() -> bool:
         with engine.begin() as conn:
             # Locked, so the version checked is the version deleted.
             current = queries.fetch_session(conn, session_id, for_update=True)
             if current is None:
                 raise not_found(session_id)
             check_if_match(if_match, current)
+            return queries.delete_session(conn, session_id)
+
+    if if_match is None:
+        with single_statement(engine) as conn:
             deleted = queries.delete_session(conn, session_id)
+    else:
+        deleted = retry_if_disconnected(transaction)
     if not deleted:
         raise not_found(session_id)
 
@@ -112,8 +122,12 @@ def list_sessions(
     engine: Engine, *, limit: int, status: str | None, cursor: str | None
 ) -> tuple[list[RowMapping], str | None]:
     after = decode_cursor(cursor) if cursor is not None else None
-    with read_only(engine) as conn:
-        rows = list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
+
+    def read() -> list[RowMapping]:
+        with read_only(engine) as conn:
+            return list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
+
+    rows = retry_if_disconnected(read)
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]

@@ -107,3 +107,33 @@ def test_statement_timeout_applies_to_every_connection(pg_url: URL) -> None:
         assert is_database_unavailable(raised.value)
     finally:
         engine.dispose()
+
+
+def test_a_connection_dying_as_it_is_handed_out_is_retried_invisibly(
+    pg_url: URL, pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the liveness poll cannot see: the backend is killed, but its farewell is not yet readable."""
+    api = LambdaApiClient(load_handlers(env_for(pg_url)))
+    session = api.create()
+    with pg_engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'learning-sessions' AND datname = current_database()"
+            )
+        )
+        for _ in range(100):  # until the backends are really gone
+            alive = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = 'learning-sessions' AND datname = current_database()"
+                )
+            ).scalar()
+            if not alive:
+                break
+            time.sleep(0.02)
+    # Blind the poll, so the dead connections are handed out as if the kill had only just happened.
+    monkeypatch.setattr("select.select", lambda *args: ([], [], []))
+    for path in (f"/api/sessions/{session['id']}", "/api/sessions/"):
+        assert api.get(path).status == 200
+    assert api.patch(f"/api/sessions/{session['id']}", {"title": "after"}).status == 200
