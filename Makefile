@@ -74,7 +74,7 @@ build-x86: ## sam build for x86_64, which runs on this machine (the same as make
 
 .PHONY: bench-bytecode
 bench-bytecode: install ## Cold import + first request of a built function, layer with vs without .pyc.
-	$(BIN)/python bench/cold_import.py
+	$(BIN)/python -m bench.cold_import
 
 # Issue 5's benchmark (bench/README.md). The FastAPI reference runs from a layer the benchmark builds
 # itself; bench/requirements.txt in .venv is for its type checks and for bench/profile_handlers.py.

@@ -6,7 +6,7 @@ unchecked-hash .pyc) is compared with a copy of it without any .pyc, which is wh
 had the build not compiled: /opt is read-only there, so Python compiles every module on every cold
 start. Runs alternate between the two so that drift in the machine's load hits both alike.
 
-    python bench/cold_import.py [--runs 15] [--function ListSessionsFunction] [--no-build]
+    python -m bench.cold_import [--runs 15] [--function ListSessionsFunction] [--no-build]
 
 Figures only, no pass/fail: the absolute numbers depend on the machine (Lambda's CPU share grows
 with the memory setting).
@@ -22,14 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "shared")]
+from sqlalchemy import make_url
 
-from sqlalchemy import make_url  # noqa: E402
-
-from tests.artifacts.lambda_layout import BUILD_ROOT, invoke, make_runtime_dir, sam_build  # noqa: E402
-from tests.databases import migrate  # noqa: E402
-from tests.events import http_api_event  # noqa: E402
+from tests.artifacts.lambda_layout import BUILD_ROOT, invoke, make_runtime_dir, sam_build
+from tests.databases import migrate
+from tests.events import http_api_event
 
 
 def summary(values: list[float]) -> str:

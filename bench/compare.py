@@ -20,17 +20,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench import database, harness
+from bench.harness import Launch, Target
+from bench.run import FULL, Context, cold_phase, interleaved, log, warm_up
+from bench.stats import latency_summary
+from tests.artifacts.lambda_layout import make_runtime_dir
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-for _path in (str(REPO_ROOT / "shared"), str(REPO_ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from bench import database, harness  # noqa: E402
-from bench.harness import Launch, Target  # noqa: E402
-from bench.run import FULL, Context, cold_phase, interleaved, log, warm_up  # noqa: E402
-from bench.stats import latency_summary  # noqa: E402
-from tests.artifacts.lambda_layout import make_runtime_dir  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import URL, Engine, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bench.harness import REPO_ROOT, BenchError
+from bench.harness import BenchError
+from tests.databases import PostgresUnavailable, migrate, throwaway_postgres_database
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
 # Seeded rows are created one second apart, newest first, ending here; the microseconds vary so
@@ -62,44 +60,23 @@ def postgres_available() -> bool:
     return True
 
 
-def migrate(url: URL) -> None:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
-
-
 @contextmanager
 def bench_database(backend: str, workdir: Path) -> Iterator[BenchDatabase]:
     """A fresh, migrated database, dropped afterwards."""
-    if backend == "sqlite":
-        url = make_url(f"sqlite:///{workdir / 'bench.db'}")
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = make_url(f"sqlite:///{workdir / 'bench.db'}")
+        else:
+            try:
+                url = stack.enter_context(throwaway_postgres_database(postgres_admin_url(), "bench"))
+            except PostgresUnavailable as exc:
+                raise BenchError(
+                    f"Postgres at {postgres_admin_url().render_as_string()} is not usable: {exc}"
+                ) from None
         migrate(url)
         engine = create_engine(url)
-        try:
-            yield BenchDatabase(backend, url, engine)
-        finally:
-            engine.dispose()
-        return
-    admin_url = postgres_admin_url()
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (DBAPIError, OSError) as exc:
-        admin.dispose()
-        raise BenchError(f"Postgres at {admin_url.render_as_string()} is not usable: {exc}") from None
-    url = admin_url.set(database=name)
-    engine = create_engine(url)
-    try:
-        migrate(url)
+        stack.callback(engine.dispose)
         yield BenchDatabase(backend, url, engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(db: BenchDatabase, rows: int, *, offset: int = 0) -> float:

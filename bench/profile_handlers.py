@@ -23,15 +23,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import database, harness, workload
+from bench.harness import Launch, Target, Worker
+from tests.artifacts.lambda_layout import make_runtime_dir
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-for _path in (str(REPO_ROOT / "shared"), str(REPO_ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from bench import database, harness, workload  # noqa: E402
-from bench.harness import Launch, Target, Worker  # noqa: E402
-from tests.artifacts.lambda_layout import make_runtime_dir  # noqa: E402
 
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "profiles"
 

@@ -23,16 +23,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench import database, harness, importtime, report, workload
+from bench.harness import ROUTES, BenchError, Launch, Target, Worker
+from bench.stats import latency_summary, spread_summary
+from tests.artifacts.lambda_layout import make_runtime_dir
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-for _path in (str(REPO_ROOT / "shared"), str(REPO_ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from bench import database, harness, importtime, report, workload  # noqa: E402
-from bench.harness import ROUTES, BenchError, Launch, Target, Worker  # noqa: E402
-from bench.stats import latency_summary, spread_summary  # noqa: E402
-from tests.artifacts.lambda_layout import make_runtime_dir  # noqa: E402
 
 DEFAULT_JSON = BENCH_DIR / "results" / "latest.json"
 EXPECTED_STATUS = {"get": 200, "list": 200, "create": 201, "patch": 200, "delete": 204}

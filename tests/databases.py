@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from alembic import command
@@ -26,7 +27,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def postgres_unavailable(reason: str) -> None:
+def postgres_unavailable(reason: str) -> NoReturn:
     """Skip on a developer's machine without Postgres; in CI a skipped Postgres test is a failure."""
     message = f"Postgres is not reachable at {postgres_admin_url().render_as_string()}: {reason}"
     if in_ci():
@@ -34,23 +35,37 @@ def postgres_unavailable(reason: str) -> None:
     pytest.skip(message + ". Start Postgres or set TEST_POSTGRES_URL to run these tests.")
 
 
+class PostgresUnavailable(Exception):
+    """The server at the admin URL cannot be reached, or refuses to create a database."""
+
+
 @contextmanager
-def fresh_postgres_database() -> Iterator[URL]:
-    admin_url = postgres_admin_url()
-    name = f"learning_sessions_test_{uuid.uuid4().hex[:12]}"
+def throwaway_postgres_database(admin_url: URL, prefix: str) -> Iterator[URL]:
+    """A new, empty database on the server at ``admin_url``, dropped (with its connections) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except (DBAPIError, OSError) as exc:
         admin.dispose()
-        postgres_unavailable(type(exc).__name__)
+        raise PostgresUnavailable(f"{type(exc).__name__}: {exc}") from exc
     try:
         yield admin_url.set(database=name)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[URL]:
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_postgres_database(postgres_admin_url(), "learning_sessions_test"))
+        except PostgresUnavailable as exc:
+            postgres_unavailable(str(exc))
+        yield url
 
 
 def alembic_config(url: URL | str) -> Config:
