@@ -192,6 +192,14 @@ class LambdaContext:
         return max(int((self.deadline - time.monotonic()) * 1000), 0)
 
 
+def assert_failed(response: RecordedResponse, event: dict[str, Any], *, reason_starts: str, mentions: str) -> None:
+    """A valid FAILED answer whose reason starts as given and names the cause."""
+    assert_valid_response(response, event)
+    assert response.body["Status"] == "FAILED"
+    assert response.body["Reason"].startswith(reason_starts)
+    assert mentions in response.body["Reason"]
+
+
 def assert_valid_response(response: RecordedResponse, event: dict[str, Any]) -> None:
     """What CloudFormation checks before it reads Status."""
     body = response.body

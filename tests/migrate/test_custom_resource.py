@@ -15,6 +15,7 @@ from tests.migrate.cfn import (
     EXPECTED_PHYSICAL_ID,
     LambdaContext,
     ResponseEndpoint,
+    assert_failed,
     assert_valid_response,
     custom_resource_event,
 )
@@ -102,10 +103,7 @@ def test_broken_migration_answers_failed(
     app.lambda_handler(event, LambdaContext())
 
     response = cfn.only_response()
-    assert_valid_response(response, event)
-    assert response.body["Status"] == "FAILED"
-    assert response.body["Reason"].startswith("Migration failed: ")
-    assert "no_such_table" in response.body["Reason"]
+    assert_failed(response, event, reason_starts="Migration failed: ", mentions="no_such_table")
     assert response.body["PhysicalResourceId"] == EXPECTED_PHYSICAL_ID
     state = snapshot(target.url)
     assert state.get("versions") != [EXTRA_REVISION]
@@ -184,10 +182,12 @@ def test_unreachable_database_fails_fast(
         response = cfn.wait_for(1)[-1]
         cfn.responses.clear()
         assert response.received_at - started < 4, f"port {port}: took {response.received_at - started:.1f} s"
-        assert_valid_response(response, event)
-        assert response.body["Status"] == "FAILED"
-        assert response.body["Reason"].startswith("Migration failed: ")
-        assert "database not reachable within DB_CONNECT_TIMEOUT=1s" in response.body["Reason"]
+        assert_failed(
+            response,
+            event,
+            reason_starts="Migration failed: ",
+            mentions="database not reachable within DB_CONNECT_TIMEOUT=1s",
+        )
 
 
 def test_delete_answers_success_and_touches_nothing(
@@ -239,10 +239,7 @@ def test_import_time_failure_fails_create_but_not_delete(
     app.lambda_handler(create, LambdaContext())
 
     response = cfn.only_response()
-    assert_valid_response(response, create)
-    assert response.body["Status"] == "FAILED"
-    assert response.body["Reason"].startswith("Initialisation failed: ")
-    assert reason in response.body["Reason"]
+    assert_failed(response, create, reason_starts="Initialisation failed: ", mentions=reason)
     assert response.body["PhysicalResourceId"] == EXPECTED_PHYSICAL_ID
 
     # The rollback that follows sends Delete, which must not fail too (ROLLBACK_FAILED).
