@@ -3,7 +3,6 @@ ResponseURL stand-in, and the handler module loaded from its file as Lambda woul
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import shutil
 import socket
@@ -20,9 +19,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import URL, create_engine, inspect, make_url, text
 
 from tests.databases import REPO_ROOT, fresh_postgres_database
+from tests.lambda_functions import load_function_module
 from tests.migrate.cfn import REGION, ResponseEndpoint, response_endpoint, write_self_signed_certificate
 
-MIGRATE_APP = REPO_ROOT / "functions" / "migrate" / "app.py"
 # Cleared before every load, so that only what a test sets reaches the function.
 DATABASE_ENV = (
     *("DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"),
@@ -116,12 +115,7 @@ def load_migrate(monkeypatch: pytest.MonkeyPatch) -> LoadMigrate:
             monkeypatch.setenv(key, value)
         if alembic_config is not None:
             monkeypatch.setenv("ALEMBIC_CONFIG", str(alembic_config))
-        spec = importlib.util.spec_from_file_location(f"migrate_app_{uuid.uuid4().hex}", MIGRATE_APP)
-        assert spec
-        assert spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return load_function_module("migrate")
 
     return load
 
