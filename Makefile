@@ -6,6 +6,8 @@ PYTHON_VERSION := 3.12
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
+# Empty: authentication off (one local user); jwt: tokens of the local issuer (make token).
+AUTH ?=
 
 # Lambda's python3.12, found as python3.12 on PATH or in pyenv (whose shim fails when 3.12 is not active).
 FIND_PYTHON = for c in python$(PYTHON_VERSION) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION).*/bin/python; do \
@@ -31,7 +33,11 @@ install: $(VENV)/.installed ## Create .venv and install the pinned dependencies.
 
 .PHONY: dev
 dev: install ## Migrate the local SQLite database and serve the API on http://127.0.0.1:$(PORT).
-	PORT=$(PORT) $(BIN)/python -m local_api
+	PORT=$(PORT) AUTH=$(AUTH) $(BIN)/python -m local_api
+
+.PHONY: token
+token: install ## Print a token for AUTH=jwt make dev, for user USER (its sub claim): make -s token USER=alice.
+	@$(BIN)/python -m local_api.mint_token "$(USER)"
 
 .PHONY: migrate
 migrate: install ## alembic upgrade head against the configured database.

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from local_api import authorizer
 from local_api._samcli import (
     ApiProvider,
     InvalidSamDocumentException,
@@ -115,6 +116,7 @@ def serve(args: argparse.Namespace, project_dir: Path) -> int:
     os.environ["FLASK_SKIP_DOTENV"] = "1"
 
     port = _resolve_port(args.port)
+    request_authorizer = authorizer.from_setting(os.environ.get("AUTH"), project_dir)
     env_vars_values = load_env_vars_file(args.env_vars) if args.env_vars else {}
     template = args.template.resolve()
     api, functions = _load_template(template)
@@ -136,6 +138,8 @@ def serve(args: argparse.Namespace, project_dir: Path) -> int:
 
     service = LocalApiService(api=api, lambda_runner=runner, port=port, host=args.host)
     service.openapi_document = project_dir / "docs" / "openapi.json"
+    service.authorizer = request_authorizer
+    LOG.info("%s", request_authorizer.describe())
     service.create()
     try:
         http_server = service.listen()

@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_api._samcli import LocalApigwService, PathConverter, Route
+from local_api.authorizer import UNAUTHORIZED_BODY, UNAUTHORIZED_STATUS, Authorizer, LocalUserAuthorizer, TokenRejected
 from local_api.docs import register_api_docs
 from local_api.events import build_v2_event
 from local_api.pool import FunctionError
@@ -43,9 +44,17 @@ def internal_error(*_: object) -> Response:
     return json_response(500, {"message": "Internal Server Error"})
 
 
+def token_rejected(error: TokenRejected) -> Response:
+    response = json_response(UNAUTHORIZED_STATUS, UNAUTHORIZED_BODY)
+    response.headers["www-authenticate"] = error.www_authenticate
+    return response
+
+
 class LocalApiService(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
     # Set before create(): the OpenAPI document to serve at /api/openapi.json and /api/docs.
     openapi_document: Path | None = None
+    # Set before serving: who the functions see as the caller (authentication off by default).
+    authorizer: Authorizer = LocalUserAuthorizer()
 
     def create(self) -> None:
         super().create()
@@ -76,6 +85,7 @@ class LocalApiService(LocalApigwService):  # type: ignore[misc]  # samcli ships 
         self._app.register_error_handler(404, route_not_found)
         self._app.register_error_handler(405, route_not_found)
         self._app.register_error_handler(FunctionError, function_failed)
+        self._app.register_error_handler(TokenRejected, token_rejected)
         self._app.register_error_handler(500, internal_error)
 
     def _get_current_route(self, flask_request: Request) -> Any:
@@ -86,17 +96,21 @@ class LocalApiService(LocalApigwService):  # type: ignore[misc]  # samcli ships 
             raise NotFound from None
 
     def _generate_lambda_event(self, flask_request: Request, route: Any, method: str, endpoint: str) -> Any:
+        # Like API Gateway, the authorizer answers before the function is invoked (TokenRejected: 401).
+        authorizer_context = self.authorizer.authorize(flask_request.headers.get("Authorization"))
         if route.event_type != Route.HTTP or route.payload_format_version not in (None, "2.0"):
             return super()._generate_lambda_event(flask_request, route, method, endpoint)
         path = PathConverter.convert_path_to_api_gateway(endpoint)
         route_key = self._v2_route_key(method, path, route.is_default_route)
-        return build_v2_event(
+        event = build_v2_event(
             flask_request,
             route_key=route_key,
             port=self.port,
             stage_name=self.api.stage_name,
             stage_variables=self.api.stage_variables,
         )
+        event["requestContext"]["authorizer"] = authorizer_context
+        return event
 
     # samcli's run() is not used: its SIGTERM handler raises an exception in the main thread
     # wherever that thread happens to be. Mid-accept, socketserver prints the exception as a
