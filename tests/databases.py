@@ -81,7 +81,7 @@ def migrate(url: URL | str, revision: str = "head") -> None:
 
 
 def empty_tables(engine: Engine) -> None:
-    """No sessions and no idempotency records: what each test starts from."""
+    """No sessions and no Idempotency-Keys: what each test starts from."""
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM learning_sessions"))
-        conn.execute(text("DELETE FROM idempotency_records"))
+        conn.execute(text("DELETE FROM idempotency_keys"))

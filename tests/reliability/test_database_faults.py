@@ -7,6 +7,7 @@ recovers without a cold start.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import URL, Engine, text
@@ -137,3 +138,82 @@ def test_a_connection_dying_as_it_is_handed_out_is_retried_invisibly(
     for path in (f"/api/sessions/{session['id']}", "/api/sessions/"):
         assert api.get(path).status == 200
     assert api.patch(f"/api/sessions/{session['id']}", {"title": "after"}).status == 200
+
+
+def keyed_post(api: LambdaApiClient) -> ApiResponse:
+    return api.post("/api/sessions/", {"title": "exactly once"}, headers={"Idempotency-Key": "once"})
+
+
+def rows_and_keys(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        sessions = conn.execute(text("SELECT count(*) FROM learning_sessions")).scalar_one()
+        keys = conn.execute(text("SELECT count(*) FROM idempotency_keys")).scalar_one()
+    return int(sessions), int(keys)
+
+
+def assert_retry_creates_exactly_one(api: LambdaApiClient, pg_engine: Engine) -> None:
+    retried = keyed_post(api)
+    assert retried.status == 201
+    assert keyed_post(api).body == retried.body
+    assert rows_and_keys(pg_engine) == (1, 1)
+
+
+def test_a_keyed_post_that_times_out_on_the_key_leaves_nothing(pg_url: URL, pg_engine: Engine) -> None:
+    """The session's INSERT has run when the key's INSERT waits out the statement timeout: both go.
+
+    Before the key shared the row's transaction, the row stayed committed behind the 503, and
+    the client's retry created a second one.
+    """
+    api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="300")))
+    with lock_held(pg_engine, "LOCK TABLE idempotency_keys IN EXCLUSIVE MODE"):
+        assert_unavailable(keyed_post(api))
+    assert rows_and_keys(pg_engine) == (0, 0)
+    assert_retry_creates_exactly_one(api, pg_engine)
+
+
+def test_a_keyed_post_whose_commit_fails_leaves_nothing(pg_url: URL, pg_engine: Engine) -> None:
+    """A COMMIT that fails (here a deferred check refuses it) keeps neither the row nor the key."""
+    api = LambdaApiClient(load_handlers(env_for(pg_url)))
+    refuse_at_commit = [
+        "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected fault' USING ERRCODE = 'serialization_failure'; END $$",
+        "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON idempotency_keys "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()",
+    ]
+    with pg_engine.begin() as conn:
+        for statement in refuse_at_commit:
+            conn.execute(text(statement))
+    try:
+        assert_unavailable(keyed_post(api))
+        assert rows_and_keys(pg_engine) == (0, 0)
+    finally:
+        with pg_engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse_commit ON idempotency_keys"))
+            conn.execute(text("DROP FUNCTION refuse_commit()"))
+    assert_retry_creates_exactly_one(api, pg_engine)
+
+
+def test_a_connection_dropped_inside_a_keyed_post_is_retried_into_one_row(
+    pg_url: URL, pg_engine: Engine, proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection dies between the two INSERTs: the server drops the half-done transaction,
+    and the unit of work runs again on a fresh connection, so the client sees one clean 201."""
+    from learning_sessions import queries
+
+    api = through_proxy(pg_url, proxy)
+    api.get("/api/sessions/")
+    real_insert_key = queries.insert_idempotency_key
+    cuts: list[int] = []
+
+    def cut_first_time(*args: Any, **kwargs: Any) -> bool:
+        if not cuts:
+            cuts.append(1)
+            proxy.cut_connections()
+        return real_insert_key(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "insert_idempotency_key", cut_first_time)
+    created = keyed_post(api)
+    assert cuts, "the connection was never cut"
+    assert created.status == 201, created.body
+    assert rows_and_keys(pg_engine) == (1, 1)
+    assert keyed_post(api).body == created.body
