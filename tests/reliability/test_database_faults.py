@@ -7,6 +7,8 @@ recovers without a cold start.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -144,11 +146,15 @@ def keyed_post(api: LambdaApiClient) -> ApiResponse:
     return api.post("/api/sessions/", {"title": "exactly once"}, headers={"Idempotency-Key": "once"})
 
 
+def stored_sessions(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM learning_sessions")).scalar_one())
+
+
 def rows_and_keys(engine: Engine) -> tuple[int, int]:
     with engine.connect() as conn:
-        sessions = conn.execute(text("SELECT count(*) FROM learning_sessions")).scalar_one()
         keys = conn.execute(text("SELECT count(*) FROM idempotency_keys")).scalar_one()
-    return int(sessions), int(keys)
+    return stored_sessions(engine), int(keys)
 
 
 def assert_retry_creates_exactly_one(api: LambdaApiClient, pg_engine: Engine) -> None:
@@ -158,39 +164,65 @@ def assert_retry_creates_exactly_one(api: LambdaApiClient, pg_engine: Engine) ->
     assert rows_and_keys(pg_engine) == (1, 1)
 
 
+# The table that remembers keys; named once so a check against an older design can swap it.
+KEY_TABLE = "idempotency_keys"
+_KEY_LOCK = 4242
+
+
 def test_a_keyed_post_that_times_out_on_the_key_leaves_nothing(pg_url: URL, pg_engine: Engine) -> None:
-    """The session's INSERT has run when the key's INSERT waits out the statement timeout: both go.
+    """A key write that waits on a lock until statement_timeout, after the session's INSERT: both go.
 
     Before the key shared the row's transaction, the row stayed committed behind the 503, and
     the client's retry created a second one.
     """
     api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="300")))
-    with lock_held(pg_engine, "LOCK TABLE idempotency_keys IN EXCLUSIVE MODE"):
-        assert_unavailable(keyed_post(api))
-    assert rows_and_keys(pg_engine) == (0, 0)
+    # Writes of a key wait for the lock held below, once the session's row exists (so the
+    # order in which the two are written does not matter).
+    wait_for_lock = [
+        "CREATE FUNCTION wait_for_key_lock() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF EXISTS (SELECT FROM learning_sessions) THEN PERFORM pg_advisory_xact_lock({_KEY_LOCK}); END IF; "
+        "RETURN NEW; END $$",
+        f"CREATE TRIGGER wait_for_key_lock BEFORE INSERT OR UPDATE ON {KEY_TABLE} "
+        "FOR EACH ROW EXECUTE FUNCTION wait_for_key_lock()",
+    ]
+    drop = [f"DROP TRIGGER wait_for_key_lock ON {KEY_TABLE}", "DROP FUNCTION wait_for_key_lock()"]
+    with injected(pg_engine, wait_for_lock, drop):
+        with lock_held(pg_engine, f"SELECT pg_advisory_xact_lock({_KEY_LOCK})"):
+            assert_unavailable(keyed_post(api))
+        assert stored_sessions(pg_engine) == 0
     assert_retry_creates_exactly_one(api, pg_engine)
 
 
 def test_a_keyed_post_whose_commit_fails_leaves_nothing(pg_url: URL, pg_engine: Engine) -> None:
-    """A COMMIT that fails (here a deferred check refuses it) keeps neither the row nor the key."""
+    """A COMMIT that fails (a deferred check refuses it) keeps neither the row nor the key."""
     api = LambdaApiClient(load_handlers(env_for(pg_url)))
     refuse_at_commit = [
-        "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'injected fault' USING ERRCODE = 'serialization_failure'; END $$",
-        "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON idempotency_keys "
+        "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF EXISTS (SELECT FROM learning_sessions) THEN "
+        "RAISE EXCEPTION 'injected fault' USING ERRCODE = 'serialization_failure'; END IF; "
+        "RETURN NULL; END $$",
+        f"CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT OR UPDATE ON {KEY_TABLE} "
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()",
     ]
-    with pg_engine.begin() as conn:
-        for statement in refuse_at_commit:
+    drop = [f"DROP TRIGGER refuse_commit ON {KEY_TABLE}", "DROP FUNCTION refuse_commit()"]
+    with injected(pg_engine, refuse_at_commit, drop):
+        assert_unavailable(keyed_post(api))
+        assert stored_sessions(pg_engine) == 0
+    assert_retry_creates_exactly_one(api, pg_engine)
+
+
+@contextmanager
+def injected(engine: Engine, create: list[str], drop: list[str]) -> Iterator[None]:
+    """A fault built into the database for the block (triggers, functions), removed after it."""
+    with engine.begin() as conn:
+        for statement in create:
             conn.execute(text(statement))
     try:
-        assert_unavailable(keyed_post(api))
-        assert rows_and_keys(pg_engine) == (0, 0)
+        yield
     finally:
-        with pg_engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER refuse_commit ON idempotency_keys"))
-            conn.execute(text("DROP FUNCTION refuse_commit()"))
-    assert_retry_creates_exactly_one(api, pg_engine)
+        with engine.begin() as conn:
+            for statement in drop:
+                conn.execute(text(statement))
 
 
 def test_a_connection_dropped_inside_a_keyed_post_is_retried_into_one_row(
