@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, select, update
 
 from learning_sessions.tables import idempotency_keys, learning_sessions
 from tests.client import ApiResponse, LambdaApiClient
+from tests.databases import injected_fault
 
 
 def count_sessions(api: LambdaApiClient) -> int:
@@ -163,8 +163,7 @@ def test_the_longest_allowed_expiry_works(database_url: Any, clean_db: Engine) -
 KEY_TABLE = "idempotency_keys"
 
 
-@contextmanager
-def key_writes_fail_once_the_row_exists(engine: Engine) -> Iterator[None]:
+def key_writes_fail_once_the_row_exists(engine: Engine) -> AbstractContextManager[None]:
     """The database refuses any write of a key once the session's row exists, whatever the order of writes."""
     if engine.dialect.name == "postgresql":
         create = [
@@ -182,15 +181,7 @@ def key_writes_fail_once_the_row_exists(engine: Engine) -> Iterator[None]:
             for event in ("INSERT", "UPDATE")
         ]
         drop = ["DROP TRIGGER refuse_key_INSERT", "DROP TRIGGER refuse_key_UPDATE"]
-    with engine.begin() as conn:
-        for statement in create:
-            conn.execute(text(statement))
-    try:
-        yield
-    finally:
-        with engine.begin() as conn:
-            for statement in drop:
-                conn.execute(text(statement))
+    return injected_fault(engine, create, drop)
 
 
 def test_a_failed_key_write_leaves_no_row_and_the_retry_creates_one(api: LambdaApiClient, clean_db: Engine) -> None:

@@ -7,8 +7,6 @@ recovers without a cold start.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from sqlalchemy import URL, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.client import ApiResponse, LambdaApiClient
+from tests.databases import injected_fault
 from tests.lambda_functions import load_handlers
 from tests.reliability.conftest import env_for, lock_held
 from tests.tcp_proxy import FaultyProxy, Mode
@@ -186,7 +185,7 @@ def test_a_keyed_post_that_times_out_on_the_key_leaves_nothing(pg_url: URL, pg_e
         "FOR EACH ROW EXECUTE FUNCTION wait_for_key_lock()",
     ]
     drop = [f"DROP TRIGGER wait_for_key_lock ON {KEY_TABLE}", "DROP FUNCTION wait_for_key_lock()"]
-    with injected(pg_engine, wait_for_lock, drop):
+    with injected_fault(pg_engine, wait_for_lock, drop):
         with lock_held(pg_engine, f"SELECT pg_advisory_xact_lock({_KEY_LOCK})"):
             assert_unavailable(keyed_post(api))
         assert stored_sessions(pg_engine) == 0
@@ -205,24 +204,10 @@ def test_a_keyed_post_whose_commit_fails_leaves_nothing(pg_url: URL, pg_engine: 
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()",
     ]
     drop = [f"DROP TRIGGER refuse_commit ON {KEY_TABLE}", "DROP FUNCTION refuse_commit()"]
-    with injected(pg_engine, refuse_at_commit, drop):
+    with injected_fault(pg_engine, refuse_at_commit, drop):
         assert_unavailable(keyed_post(api))
         assert stored_sessions(pg_engine) == 0
     assert_retry_creates_exactly_one(api, pg_engine)
-
-
-@contextmanager
-def injected(engine: Engine, create: list[str], drop: list[str]) -> Iterator[None]:
-    """A fault built into the database for the block (triggers, functions), removed after it."""
-    with engine.begin() as conn:
-        for statement in create:
-            conn.execute(text(statement))
-    try:
-        yield
-    finally:
-        with engine.begin() as conn:
-            for statement in drop:
-                conn.execute(text(statement))
 
 
 def test_a_connection_dropped_inside_a_keyed_post_is_retried_into_one_row(
