@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import URL, Engine, func, select, update
 
 from learning_sessions.tables import idempotency_keys, learning_sessions
 from tests.client import ApiResponse, LambdaApiClient
 from tests.databases import injected_fault
+from tests.lambda_functions import load_handlers
 
 
 def count_sessions(api: LambdaApiClient) -> int:
@@ -144,10 +146,9 @@ def test_keys_are_scoped_by_owner(clean_db: Engine) -> None:
     assert stored_keys(clean_db) == 2
 
 
-def test_the_longest_allowed_expiry_works(database_url: Any, clean_db: Engine) -> None:
+def test_the_longest_allowed_expiry_works(database_url: URL, clean_db: Engine) -> None:
     """IDEMPOTENCY_EXPIRY_SECONDS at its bound stores a key both databases can hold."""
     from learning_sessions.settings import MAX_IDEMPOTENCY_EXPIRY_SECONDS
-    from tests.lambda_functions import load_handlers
 
     env = {
         "DATABASE_URL": database_url.render_as_string(hide_password=False),
@@ -219,3 +220,31 @@ def expire_all_keys(engine: Engine) -> None:
 
     with engine.begin() as conn:
         conn.execute(update(idempotency_keys).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+
+_racer: LambdaApiClient | None = None
+
+
+def _start_racer(env: dict[str, str]) -> None:
+    global _racer
+    _racer = LambdaApiClient(load_handlers(env))
+
+
+def _race(key: str) -> tuple[int, str, str | None]:
+    assert _racer is not None
+    response = _racer.post("/api/sessions/", {"title": "raced"}, headers={"Idempotency-Key": key})
+    return response.status, response.body, response.header("ETag")
+
+
+def test_racing_posts_with_one_key_create_one_row(database_url: URL, api: LambdaApiClient) -> None:
+    """Separate execution environments (processes) racing one key: one row, every answer the same 201.
+
+    Postgres: the key's unique index makes the later INSERT wait for the first transaction.
+    SQLite: BEGIN IMMEDIATE queues the writers, so the later one finds the key committed.
+    """
+    env = {"DATABASE_URL": database_url.render_as_string(hide_password=False)}
+    with multiprocessing.get_context("fork").Pool(4, initializer=_start_racer, initargs=(env,)) as pool:
+        answers = pool.map(_race, ["raced"] * 12, chunksize=1)
+    assert {status for status, _, _ in answers} == {201}
+    assert len({(body, etag) for _, body, etag in answers}) == 1
+    assert count_sessions(api) == 1
