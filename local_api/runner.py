@@ -126,8 +126,7 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
 
         samcli resolves `!Ref SomeTable` to the bare logical id, which would send the function to
         a table of that name in whatever AWS account the shell points at. Locally those resources
-        do not exist, so the function runs as if the variable were unset (the service then uses
-        its local fallback, e.g. idempotency records in its own database).
+        do not exist, so the function runs as if the variable were unset.
         """
         resource_ids = {logical_id for stack in self.provider.stacks for logical_id in stack.resources}
         # Only the template's own variables: AWS_LAMBDA_FUNCTION_NAME is a logical id too.

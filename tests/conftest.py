@@ -45,6 +45,6 @@ def engine(database_url: URL) -> Iterator[Engine]:
 
 @pytest.fixture
 def clean_db(engine: Engine) -> Engine:
-    """The migrated database with no sessions (and no idempotency records) in it."""
+    """The migrated database with no sessions (and no Idempotency-Keys) in it."""
     empty_tables(engine)
     return engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -81,7 +81,21 @@ def migrate(url: URL | str, revision: str = "head") -> None:
 
 
 def empty_tables(engine: Engine) -> None:
-    """No sessions and no idempotency records: what each test starts from."""
+    """No sessions and no Idempotency-Keys: what each test starts from."""
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM learning_sessions"))
-        conn.execute(text("DELETE FROM idempotency_records"))
+        conn.execute(text("DELETE FROM idempotency_keys"))
+
+
+@contextmanager
+def injected_fault(engine: Engine, create: Sequence[str], drop: Sequence[str]) -> Iterator[None]:
+    """A fault built into the database itself (triggers, functions) for the block, removed after it."""
+    with engine.begin() as conn:
+        for statement in create:
+            conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            for statement in drop:
+                conn.execute(text(statement))

@@ -1,25 +1,27 @@
 """POST /api/sessions/: create a session; 201 with its Location and ETag."""
 
+from datetime import timedelta
 from typing import Annotated
 
+from learning_sessions import service
 from learning_sessions.api import (
     COLLECTION_PATHS,
     Body,
     IdempotencyKey,
     Response,
     create_resolver,
-    json_response,
+    created_response,
     lambda_entry,
-    location_of,
 )
-from learning_sessions.creation import SessionCreator
 from learning_sessions.database import get_engine
+from learning_sessions.idempotency import LOCAL_OWNER
 from learning_sessions.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES
 from learning_sessions.schemas import SessionCreate
 from learning_sessions.settings import get_settings
 
 app = create_resolver()
-creator = SessionCreator(get_engine(), get_settings())
+engine = get_engine()
+key_lifetime = timedelta(seconds=get_settings().idempotency_expiry_seconds)
 
 
 @app.post(COLLECTION_PATHS[0], status_code=201, responses=CREATE_RESPONSES, operation_id=CREATE_OPERATION)
@@ -27,8 +29,10 @@ creator = SessionCreator(get_engine(), get_settings())
 def create_session(
     payload: Annotated[SessionCreate, Body(embed=False)], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
-    envelope, etag = creator.create(payload, idempotency_key=idempotency_key, context=app.lambda_context)
-    return json_response(201, envelope, {"Location": location_of(envelope.data.id), "ETag": etag})
+    created = service.create_session(
+        engine, payload, owner=LOCAL_OWNER, idempotency_key=idempotency_key, key_lifetime=key_lifetime
+    )
+    return created_response(created)
 
 
 lambda_handler = lambda_entry(app)

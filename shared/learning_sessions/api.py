@@ -24,6 +24,7 @@ from learning_sessions.http_errors import (
     api_error_proxy_result,
     register_error_handlers,
 )
+from learning_sessions.idempotency import CreatedSession
 from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
 from learning_sessions.settings import get_settings
 
@@ -50,7 +51,11 @@ IdempotencyKey = Annotated[
     Header(
         min_length=1,
         max_length=255,
-        description="Repeat a POST safely: the same key and body return the first response without a new row.",
+        description=(
+            "Repeat a POST safely: the first request with a key creates the session; the same key and body "
+            "again return that first response without a new row, the same key with another body is refused "
+            "(422 idempotency_key_reused). Keys are remembered for 24 hours by default."
+        ),
     ),
 ]
 
@@ -83,6 +88,12 @@ def session_response(status_code: int, row: Mapping[Any, Any]) -> Response[str]:
 
 def location_of(session_id: int) -> str:
     return f"/api/sessions/{session_id}"
+
+
+def created_response(created: CreatedSession) -> Response[str]:
+    """201 for a new session, or the very same bytes again for a replayed Idempotency-Key."""
+    headers = {"Location": location_of(created.session_id), "ETag": created.etag}
+    return Response(status_code=201, content_type=JSON, body=created.body, headers=headers)
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

@@ -27,11 +27,6 @@ class NotFound(ApiError):
     code = "not_found"
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
-
-
 class PreconditionFailed(ApiError):
     status = 412
     code = "precondition_failed"

@@ -73,7 +73,7 @@ def classify_validation_error(errors: Sequence[dict[str, Any]]) -> ApiError:
 
 def is_database_unavailable(exc: BaseException) -> bool:
     if exc.__cause__ is not None and is_database_unavailable(exc.__cause__):
-        # Wrapped, as Powertools' idempotency wraps its store's errors: what counts is the cause.
+        # A wrapped database error counts by its cause.
         return True
     # OSError: pg8000 lets some socket errors (reset, timeout) through unwrapped.
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError)):

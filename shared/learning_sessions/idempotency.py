@@ -1,136 +1,85 @@
-"""Idempotency-Key for POST, through Powertools' idempotency utility.
+"""Idempotency-Key on POST: a key is honoured exactly once, and its outcomes.
 
-Deployed, records live in DynamoDB (IDEMPOTENCY_TABLE). Locally and in tests they live
-in our own database through SqlPersistenceLayer, so the feature behaves the same there.
+The key is stored in the same transaction as the session it created (see service.create_session),
+so either both commit or neither does: whatever fails, a retry never finds a row without its key
+or a key without its row. A repeated key then replays the first 201 byte for byte, or, if the
+request differs, is refused; an expired key is free again.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemAlreadyExistsError,
-    IdempotencyItemNotFoundError,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from sqlalchemy import Engine, and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from learning_sessions.errors import ValidationFailed, field_error
+from learning_sessions.etags import etag_for
+from learning_sessions.schemas import Session, SessionCreate, SessionEnvelope
 
-from learning_sessions.settings import Settings
-from learning_sessions.tables import idempotency_records as records
-
-IdempotentCall = Callable[[str, dict[str, Any], LambdaContext], dict[str, Any]]
+# Whose keys these are. Until the API knows its users, every request belongs to this one
+# owner; with users, the owner becomes the caller's identity, so no client can ever claim,
+# replay or block another client's key.
+LOCAL_OWNER = "local"
 
 
-class SqlPersistenceLayer(BasePersistenceLayer):
-    """Powertools persistence on SQLAlchemy Core, with DynamoDB's conditional-put semantics."""
+@dataclass(frozen=True)
+class CreatedSession:
+    """A 201 for POST: the body exactly as sent, the new session's id and its ETag."""
 
-    def __init__(self, engine: Engine):
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.engine = engine
-        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        self._insert_new = dialect_insert(records).on_conflict_do_nothing(index_elements=[records.c.id])
+    session_id: int
+    body: str
+    etag: str
 
-    def _get_record(self, idempotency_key: str) -> DataRecord:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(records).where(records.c.id == idempotency_key)).one_or_none()
-        if row is None:
-            raise IdempotencyItemNotFoundError
-        return DataRecord(
-            idempotency_key=row.id,
-            status=row.status,
-            expiry_timestamp=row.expiration,
-            in_progress_expiry_timestamp=row.in_progress_expiration,
-            response_data=row.data or "",
-            payload_hash=row.validation or "",
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> CreatedSession:
+        body = SessionEnvelope(data=Session.model_validate(row)).model_dump_json()
+        return cls(session_id=row["id"], body=body, etag=etag_for(row))
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A POST under a key: who sent it, the key, and a fingerprint of what was sent."""
+
+    owner: str
+    key: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, payload: SessionCreate, *, owner: str, key: str) -> IdempotentRequest:
+        return cls(owner=owner, key=key, request_hash=request_hash(payload))
+
+    def record(self, created: CreatedSession, *, now: datetime, lifetime: timedelta) -> dict[str, Any]:
+        """The idempotency_keys row that remembers this request's response until it expires."""
+        return {
+            "owner": self.owner,
+            "idempotency_key": self.key,
+            "request_hash": self.request_hash,
+            "session_id": created.session_id,
+            "response_body": created.body,
+            "response_etag": created.etag,
+            "expires_at": now + lifetime,
+        }
+
+    def replay(self, record: Mapping[Any, Any]) -> CreatedSession:
+        """The first response to this key, if this request is the same one; 422 if it is not."""
+        if record["request_hash"] != self.request_hash:
+            raise ValidationFailed(
+                "This Idempotency-Key was already used with a different request body",
+                [
+                    field_error(
+                        ["header", "idempotency-key"], "idempotency_key_reused", "Use a new key for a new request"
+                    )
+                ],
+            )
+        return CreatedSession(
+            session_id=record["session_id"], body=record["response_body"], etag=record["response_etag"]
         )
 
-    def _put_record(self, data_record: DataRecord) -> None:
-        values = {
-            "id": data_record.idempotency_key,
-            "status": data_record.status,
-            "expiration": data_record.expiry_timestamp,
-            "in_progress_expiration": data_record.in_progress_expiry_timestamp,
-            "data": None,
-            "validation": data_record.payload_hash or None,
-        }
-        now = time.time()
-        with self.engine.begin() as conn:
-            if conn.execute(self._insert_new.values(**values)).rowcount == 1:
-                return
-            # Take over a record that has expired, or an in-progress one whose invocation timed out.
-            takeover = (
-                update(records)
-                .where(records.c.id == data_record.idempotency_key)
-                .where(
-                    or_(
-                        records.c.expiration < int(now),
-                        and_(
-                            records.c.status == STATUS_CONSTANTS["INPROGRESS"],
-                            records.c.in_progress_expiration.is_not(None),
-                            records.c.in_progress_expiration < int(now * 1000),
-                        ),
-                    )
-                )
-                .values(**values)
-            )
-            if conn.execute(takeover).rowcount == 1:
-                return
-        raise IdempotencyItemAlreadyExistsError
 
-    def _update_record(self, data_record: DataRecord) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(records)
-                .where(records.c.id == data_record.idempotency_key)
-                .values(
-                    status=data_record.status, expiration=data_record.expiry_timestamp, data=data_record.response_data
-                )
-            )
-
-    def _delete_record(self, data_record: DataRecord) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(delete(records).where(records.c.id == data_record.idempotency_key))
-
-
-def persistence_layer(settings: Settings, engine: Engine) -> BasePersistenceLayer:
-    if settings.idempotency_table:
-        # Imported only when configured: it pulls in boto3.
-        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-        return DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
-    return SqlPersistenceLayer(engine)
-
-
-def make_idempotent(
-    action: Callable[[dict[str, Any]], dict[str, Any]], *, settings: Settings, engine: Engine
-) -> IdempotentCall:
-    """Wrap action(body) so that one Idempotency-Key runs it once and replays its result.
-
-    The key selects the record; the body is hashed so the same key with another body is refused.
-    """
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        payload_validation_jmespath="body",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_expiry_seconds,
-    )
-
-    @idempotent_function(
-        data_keyword_argument="request", config=config, persistence_store=persistence_layer(settings, engine)
-    )
-    def run_once(request: dict[str, Any]) -> dict[str, Any]:
-        return action(request["body"])
-
-    def call(key: str, body: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Lets Powertools expire an in-progress record when this invocation times out.
-        config.register_lambda_context(context)
-        result: dict[str, Any] = run_once(request={"key": key, "body": body})
-        return result
-
-    return call
+def request_hash(payload: SessionCreate) -> str:
+    """sha256 of the validated body as sent: fields left out stay out, so defaults may change safely."""
+    canonical = json.dumps(payload.model_dump(mode="json", exclude_unset=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -20,14 +20,13 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.
 _ERROR_DESCRIPTIONS = {
     400: "Malformed body: not a JSON object, not UTF-8 text, or with duplicate keys.",
     404: "No session with this id.",
-    409: "A request with this Idempotency-Key is still in progress.",
     412: "If-Match does not name the session's current ETag.",
     413: "Request body over 1 MB.",
     415: "Content-Type is not application/json, or the body is content-encoded.",
     422: "A field, parameter or header is invalid; details list each one.",
     503: "The database is unavailable; nothing was changed. Retry after Retry-After seconds.",
 }
-_ERROR_HEADERS = {409: _RETRY_AFTER, 412: _ETAG, 503: _RETRY_AFTER}
+_ERROR_HEADERS = {412: _ETAG, 503: _RETRY_AFTER}
 
 
 def _error(status: int) -> OpenAPIResponse:
@@ -97,7 +96,6 @@ CREATE_RESPONSES = _responses(
         ),
     ),
     400,
-    409,
     413,
     415,
     422,

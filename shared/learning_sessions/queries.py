@@ -1,14 +1,16 @@
-"""SQL for the learning_sessions table, written once with SQLAlchemy Core."""
+"""SQL for the learning_sessions and idempotency_keys tables, written once with SQLAlchemy Core."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Integer, RowMapping, Select, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from learning_sessions.cursor import Position
-from learning_sessions.tables import UTCDateTime
+from learning_sessions.tables import UTCDateTime, idempotency_keys
 from learning_sessions.tables import learning_sessions as table
 
 _columns = [
@@ -51,8 +53,40 @@ _LIST_PAGES = {
 }
 
 
+_this_key = (idempotency_keys.c.owner == bindparam("owner")) & (
+    idempotency_keys.c.idempotency_key == bindparam("idempotency_key")
+)
+_FETCH_KEY = select(idempotency_keys).where(_this_key)
+
+
+def _claim_key(dialect_insert: Any) -> Any:
+    # Insert the key, or take over an expired one; a live key is left alone and nothing is
+    # returned. On Postgres the unique index makes this wait for a concurrent transaction that
+    # inserted the same key, and then see its outcome; SQLite's writers are already serialised.
+    statement = dialect_insert(idempotency_keys)
+    return statement.on_conflict_do_update(
+        index_elements=[idempotency_keys.c.owner, idempotency_keys.c.idempotency_key],
+        set_={column.name: statement.excluded[column.name] for column in idempotency_keys.c if not column.primary_key},
+        where=idempotency_keys.c.expires_at <= bindparam("now", type_=UTCDateTime()),
+    ).returning(idempotency_keys.c.owner)
+
+
+_CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
+
+
 def insert_session(conn: Connection, values: Mapping[str, Any]) -> RowMapping:
     return conn.execute(_INSERT, dict(values)).mappings().one()
+
+
+def insert_idempotency_key(conn: Connection, values: Mapping[str, Any], *, now: datetime) -> bool:
+    """Store the key (owner, idempotency_key in values) unless a live one exists; True if stored."""
+    statement = _CLAIM_KEY[conn.dialect.name]
+    return conn.execute(statement, {**values, "now": now}).first() is not None
+
+
+def fetch_idempotency_key(conn: Connection, owner: str, idempotency_key: str) -> RowMapping:
+    """A key that insert_idempotency_key found taken (it stays locked until the transaction ends)."""
+    return conn.execute(_FETCH_KEY, {"owner": owner, "idempotency_key": idempotency_key}).mappings().one()
 
 
 def fetch_session(conn: Connection, session_id: int, *, for_update: bool = False) -> RowMapping | None:

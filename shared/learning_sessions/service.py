@@ -13,6 +13,7 @@ from learning_sessions.cursor import decode_cursor, encode_cursor
 from learning_sessions.database import read_only, retry_if_disconnected, single_statement
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.etags import check_if_match
+from learning_sessions.idempotency import CreatedSession, IdempotentRequest
 from learning_sessions.schemas import SessionCreate, SessionUpdate
 from learning_sessions.status import SessionStatus
 
@@ -50,14 +51,39 @@ def not_found(session_id: int) -> NotFound:
     return NotFound(f"Learning session {session_id} does not exist")
 
 
-def create_session(engine: Engine, payload: SessionCreate) -> RowMapping:
+def create_session(
+    engine: Engine,
+    payload: SessionCreate,
+    *,
+    owner: str,
+    idempotency_key: str | None = None,
+    key_lifetime: timedelta,
+) -> CreatedSession:
+    """A new session; under an Idempotency-Key, only the first request with that key creates one.
+
+    A key is remembered for key_lifetime; after that, the key creates a new session again.
+    """
     now = utcnow()
     values = payload.model_dump()
     apply_lifecycle(values, previous_status=None, sent=payload.model_fields_set, now=now)
     check_chronology(values)
     values.update(created_at=now, updated_at=now, version=1)
-    with single_statement(engine) as conn:
-        return queries.insert_session(conn, values)
+    if idempotency_key is None:
+        with single_statement(engine) as conn:
+            return CreatedSession.from_row(queries.insert_session(conn, values))
+    request = IdempotentRequest.of(payload, owner=owner, key=idempotency_key)
+
+    def transaction() -> CreatedSession:
+        with engine.connect() as conn, conn.begin() as unit:
+            created = CreatedSession.from_row(queries.insert_session(conn, values))
+            if queries.insert_idempotency_key(conn, request.record(created, now=now, lifetime=key_lifetime), now=now):
+                return created  # the key and the row commit together, or neither does
+            earlier = queries.fetch_idempotency_key(conn, owner, idempotency_key)
+            # The key is taken: the row just inserted must not stay.
+            unit.rollback()
+        return request.replay(earlier)
+
+    return retry_if_disconnected(transaction)
 
 
 def get_session(engine: Engine, session_id: int) -> RowMapping:

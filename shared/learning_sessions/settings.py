@@ -12,6 +12,9 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+# Ten years.
+MAX_IDEMPOTENCY_EXPIRY_SECONDS = 10 * 366 * 24 * 3600
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid. The message names the variable, never its secret value."""
@@ -45,9 +48,11 @@ class Settings(BaseModel):
     # Postgres: run statements as named prepared statements (one round trip instead of three).
     db_prepared_statements: bool = Field(default=True, alias="DB_PREPARED_STATEMENTS")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, alias="MAX_BODY_BYTES")
-    # DynamoDB table for Idempotency-Key records when deployed; unset means our own database.
-    idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")
-    idempotency_expiry_seconds: int = Field(default=24 * 3600, ge=60, alias="IDEMPOTENCY_EXPIRY_SECONDS")
+    # How long an Idempotency-Key is remembered. Bounded so that the expiry of a key stored now
+    # is always a date the databases and Python can hold: an absurd value fails the cold start.
+    idempotency_expiry_seconds: int = Field(
+        default=24 * 3600, ge=60, le=MAX_IDEMPOTENCY_EXPIRY_SECONDS, alias="IDEMPOTENCY_EXPIRY_SECONDS"
+    )
     secret_max_age_seconds: int = Field(default=300, ge=1, alias="SECRET_MAX_AGE_SECONDS")
 
     @classmethod

@@ -91,15 +91,19 @@ learning_sessions = Table(
 )
 
 
-# Powertools idempotency records, for running without DynamoDB (locally and in tests).
-# Timestamps are epoch integers, as Powertools' DataRecord holds them.
-idempotency_records = Table(
-    "idempotency_records",
+# One row per Idempotency-Key, inserted in the same transaction as the session it created, so
+# the key and the row commit together or not at all. Keys are scoped by owner: a client can
+# only ever replay (or be refused by) its own keys. The stored response is the 201 exactly as
+# it was sent, replayed as is; session_id gives its Location. An expired key may be reused.
+idempotency_keys = Table(
+    "idempotency_keys",
     metadata,
-    Column("id", String(255), primary_key=True),
-    Column("status", String(20), nullable=False),
-    Column("expiration", BigInteger, nullable=False),
-    Column("in_progress_expiration", BigInteger, nullable=True),
-    Column("data", Text, nullable=True),
-    Column("validation", String(255), nullable=True),
+    Column("owner", String(255), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    # sha256 (hex) of the request as sent, so the same key with another body is refused.
+    Column("request_hash", String(64), nullable=False),
+    Column("session_id", IdType, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("response_etag", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import URL, Engine, func, select, update
 
-from learning_sessions.tables import idempotency_records
-from tests.client import LambdaApiClient
+from learning_sessions.tables import idempotency_keys, learning_sessions
+from tests.client import ApiResponse, LambdaApiClient
+from tests.databases import injected_fault
+from tests.lambda_functions import load_handlers
 
 
 def count_sessions(api: LambdaApiClient) -> int:
@@ -66,12 +70,12 @@ class TestETag:
 
 
 class TestIdempotencyKey:
-    def test_same_key_same_body_returns_the_first_response_without_a_second_row(self, api: LambdaApiClient) -> None:
+    def test_same_key_same_body_replays_the_first_response_byte_for_byte(self, api: LambdaApiClient) -> None:
         body = {"title": "Once", "status": "in_progress"}
         first = api.post("/api/sessions/", body, headers={"Idempotency-Key": "key-1"})
         second = api.post("/api/sessions/", body, headers={"Idempotency-Key": "key-1"})
         assert first.status == second.status == 201
-        assert second.json() == first.json()
+        assert second.body == first.body
         assert second.header("Location") == first.header("Location")
         assert second.header("ETag") == first.header("ETag")
         assert count_sessions(api) == 1
@@ -80,13 +84,15 @@ class TestIdempotencyKey:
         first = api.post("/api/sessions/", {"title": "Once"}, headers={"Idempotency-Key": "key-2"})
         api.patch(first.header("Location") or "", {"title": "Changed"})
         replay = api.post("/api/sessions/", {"title": "Once"}, headers={"Idempotency-Key": "key-2"})
-        assert replay.json() == first.json()
+        assert replay.body == first.body
+        assert replay.header("ETag") == first.header("ETag")
 
     def test_same_key_different_body_is_422(self, api: LambdaApiClient) -> None:
         api.post("/api/sessions/", {"title": "A"}, headers={"Idempotency-Key": "key-3"})
         response = api.post("/api/sessions/", {"title": "B"}, headers={"Idempotency-Key": "key-3"})
         assert response.status == 422
         assert response.json()["error"]["details"][0]["type"] == "idempotency_key_reused"
+        assert response.json()["error"]["details"][0]["loc"] == ["header", "idempotency-key"]
         assert count_sessions(api) == 1
 
     def test_different_keys_create_different_rows(self, api: LambdaApiClient) -> None:
@@ -94,12 +100,9 @@ class TestIdempotencyKey:
             api.post("/api/sessions/", {"title": "same"}, headers={"Idempotency-Key": key})
         assert count_sessions(api) == 2
 
-    def test_invalid_body_with_a_key_stores_no_record(self, api: LambdaApiClient, clean_db: Engine) -> None:
-        with clean_db.begin() as conn:
-            conn.execute(idempotency_records.delete())
+    def test_invalid_body_with_a_key_stores_no_key(self, api: LambdaApiClient, clean_db: Engine) -> None:
         assert api.post("/api/sessions/", {"title": ""}, headers={"Idempotency-Key": "key-4"}).status == 422
-        with clean_db.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(idempotency_records)).scalar() == 0
+        assert stored_keys(clean_db) == 0
         assert api.post("/api/sessions/", {"title": "ok"}, headers={"Idempotency-Key": "key-4"}).status == 201
 
     def test_overlong_key_is_422(self, api: LambdaApiClient) -> None:
@@ -107,26 +110,141 @@ class TestIdempotencyKey:
         assert response.status == 422
         assert response.json()["error"]["details"][0]["loc"] == ["header", "idempotency-key"]
 
+    def test_an_expired_key_is_taken_over_by_a_new_session(self, api: LambdaApiClient, clean_db: Engine) -> None:
+        first = api.post("/api/sessions/", {"title": "Old"}, headers={"Idempotency-Key": "key-5"})
+        expire_all_keys(clean_db)
+        # Expired, the key is free: even another body creates a new session rather than a 422.
+        second = api.post("/api/sessions/", {"title": "New"}, headers={"Idempotency-Key": "key-5"})
+        assert second.status == 201
+        assert second.json()["data"]["id"] != first.json()["data"]["id"]
+        assert count_sessions(api) == 2
+        # The key now stands for the second session, and is remembered afresh.
+        replay = api.post("/api/sessions/", {"title": "New"}, headers={"Idempotency-Key": "key-5"})
+        assert replay.body == second.body
+        assert count_sessions(api) == 2
+        assert stored_keys(clean_db) == 1
 
-def test_a_key_still_in_progress_gets_409(
-    api: LambdaApiClient, other_api: LambdaApiClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A retry that arrives while the first request runs (in another environment) must not create a second row."""
+
+def test_keys_are_scoped_by_owner(clean_db: Engine) -> None:
+    """One owner's key never replays, blocks or refuses another owner's request."""
+    from datetime import timedelta
+
     from learning_sessions import service
-    from tests.client import ApiResponse
+    from learning_sessions.schemas import SessionCreate
 
-    real_create = service.create_session
-    inner: list[ApiResponse] = []
+    def create(owner: str, title: str) -> int:
+        payload = SessionCreate.model_validate({"title": title})
+        created = service.create_session(
+            clean_db, payload, owner=owner, idempotency_key="shared", key_lifetime=timedelta(hours=1)
+        )
+        return created.session_id
 
-    def create_while_retried(*args: object, **kwargs: object) -> object:
-        if not inner:
-            inner.append(other_api.post("/api/sessions/", {"title": "slow"}, headers={"Idempotency-Key": "busy"}))
-        return real_create(*args, **kwargs)  # type: ignore[arg-type]
+    alice, bob = create("alice", "mine"), create("bob", "something else")
+    assert alice != bob
+    assert create("alice", "mine") == alice
+    assert create("bob", "something else") == bob
+    assert stored_keys(clean_db) == 2
 
-    monkeypatch.setattr(service, "create_session", create_while_retried)
-    first = api.post("/api/sessions/", {"title": "slow"}, headers={"Idempotency-Key": "busy"})
+
+def test_the_longest_allowed_expiry_works(database_url: URL, clean_db: Engine) -> None:
+    """IDEMPOTENCY_EXPIRY_SECONDS at its bound stores a key both databases can hold."""
+    from learning_sessions.settings import MAX_IDEMPOTENCY_EXPIRY_SECONDS
+
+    env = {
+        "DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "IDEMPOTENCY_EXPIRY_SECONDS": str(MAX_IDEMPOTENCY_EXPIRY_SECONDS),
+    }
+    api = LambdaApiClient(load_handlers(env))
+    first = api.post("/api/sessions/", {"title": "long"}, headers={"Idempotency-Key": "decade"})
     assert first.status == 201
-    assert inner[0].status == 409
-    assert inner[0].json()["error"]["code"] == "conflict"
-    assert inner[0].header("Retry-After") == "1"
+    assert api.post("/api/sessions/", {"title": "long"}, headers={"Idempotency-Key": "decade"}).body == first.body
+
+
+# The table that remembers keys; named once so a check against an older design can swap it.
+KEY_TABLE = "idempotency_keys"
+
+
+def key_writes_fail_once_the_row_exists(engine: Engine) -> AbstractContextManager[None]:
+    """The database refuses any write of a key once the session's row exists, whatever the order of writes."""
+    if engine.dialect.name == "postgresql":
+        create = [
+            "CREATE FUNCTION refuse_key() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF EXISTS (SELECT FROM learning_sessions) THEN RAISE EXCEPTION 'injected fault'; END IF; "
+            "RETURN NEW; END $$",
+            f"CREATE TRIGGER refuse_key BEFORE INSERT OR UPDATE ON {KEY_TABLE} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_key()",
+        ]
+        drop = [f"DROP TRIGGER refuse_key ON {KEY_TABLE}", "DROP FUNCTION refuse_key()"]
+    else:
+        create = [
+            f"CREATE TRIGGER refuse_key_{event} BEFORE {event} ON {KEY_TABLE} "
+            "WHEN EXISTS (SELECT 1 FROM learning_sessions) BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+            for event in ("INSERT", "UPDATE")
+        ]
+        drop = ["DROP TRIGGER refuse_key_INSERT", "DROP TRIGGER refuse_key_UPDATE"]
+    return injected_fault(engine, create, drop)
+
+
+def test_a_failed_key_write_leaves_no_row_and_the_retry_creates_one(api: LambdaApiClient, clean_db: Engine) -> None:
+    """The session's row and its key commit together or not at all.
+
+    Fails when the key is written apart from the row (as Powertools' records were, after it).
+    """
+
+    def post() -> ApiResponse:
+        return api.post("/api/sessions/", {"title": "atomic"}, headers={"Idempotency-Key": "key-6"})
+
+    with key_writes_fail_once_the_row_exists(clean_db):
+        failed = post()
+    assert failed.status >= 500
+    assert "error" in failed.json()
+    assert stored_sessions(clean_db) == 0
+    retried = post()
+    assert retried.status == 201
+    assert post().body == retried.body
+    assert (stored_sessions(clean_db), stored_keys(clean_db)) == (1, 1)
+
+
+def stored_sessions(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(learning_sessions)).scalar_one())
+
+
+def stored_keys(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(idempotency_keys)).scalar_one())
+
+
+def expire_all_keys(engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with engine.begin() as conn:
+        conn.execute(update(idempotency_keys).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+
+_racer: LambdaApiClient | None = None
+
+
+def _start_racer(env: dict[str, str]) -> None:
+    global _racer
+    _racer = LambdaApiClient(load_handlers(env))
+
+
+def _race(key: str) -> tuple[int, str, str | None]:
+    assert _racer is not None
+    response = _racer.post("/api/sessions/", {"title": "raced"}, headers={"Idempotency-Key": key})
+    return response.status, response.body, response.header("ETag")
+
+
+def test_racing_posts_with_one_key_create_one_row(database_url: URL, api: LambdaApiClient) -> None:
+    """Separate execution environments (processes) racing one key: one row, every answer the same 201.
+
+    Postgres: the key's unique index makes the later INSERT wait for the first transaction.
+    SQLite: BEGIN IMMEDIATE queues the writers, so the later one finds the key committed.
+    """
+    env = {"DATABASE_URL": database_url.render_as_string(hide_password=False)}
+    with multiprocessing.get_context("fork").Pool(4, initializer=_start_racer, initargs=(env,)) as pool:
+        answers = pool.map(_race, ["raced"] * 12, chunksize=1)
+    assert {status for status, _, _ in answers} == {201}
+    assert len({(body, etag) for _, body, etag in answers}) == 1
     assert count_sessions(api) == 1

@@ -114,8 +114,7 @@ def test_hostile_bodies_over_http(live_api: Server) -> None:
 
 
 def test_idempotency_key_works_locally(live_api: Server) -> None:
-    # The template points CreateSessionFunction at a DynamoDB table; locally the records live in
-    # the service's own database instead.
+    # Keys live in the service's own database, beside the sessions, locally as when deployed.
     headers = {"Idempotency-Key": "http-once"}
     first, second = post(live_api, {"title": "once"}, headers), post(live_api, {"title": "once"}, headers)
     assert first.status == second.status == 201

@@ -105,3 +105,23 @@ def test_alembic_upgrade_head_works_from_the_command_line_with_database_url(tmp_
     alembic = Path(sys.executable).parent / "alembic"
     subprocess.run([str(alembic), "upgrade", "head"], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
     assert schema_differences(make_url(f"sqlite:///{database}")) == []
+
+
+def test_0003_replaces_idempotency_records_with_idempotency_keys_and_back(empty_database: URL) -> None:
+    config = alembic_config(empty_database)
+
+    def tables() -> set[str]:
+        engine = create_engine(empty_database)
+        try:
+            return set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    command.upgrade(config, "0002")
+    assert {"idempotency_records", "idempotency_keys"} & tables() == {"idempotency_records"}
+    command.upgrade(config, "0003")
+    assert {"idempotency_records", "idempotency_keys"} & tables() == {"idempotency_keys"}
+    command.downgrade(config, "0002")
+    assert {"idempotency_records", "idempotency_keys"} & tables() == {"idempotency_records"}
+    command.upgrade(config, "head")
+    assert schema_differences(empty_database) == []

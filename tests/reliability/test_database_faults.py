@@ -7,12 +7,14 @@ recovers without a cold start.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import URL, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.client import ApiResponse, LambdaApiClient
+from tests.databases import injected_fault
 from tests.lambda_functions import load_handlers
 from tests.reliability.conftest import env_for, lock_held
 from tests.tcp_proxy import FaultyProxy, Mode
@@ -137,3 +139,98 @@ def test_a_connection_dying_as_it_is_handed_out_is_retried_invisibly(
     for path in (f"/api/sessions/{session['id']}", "/api/sessions/"):
         assert api.get(path).status == 200
     assert api.patch(f"/api/sessions/{session['id']}", {"title": "after"}).status == 200
+
+
+def keyed_post(api: LambdaApiClient) -> ApiResponse:
+    return api.post("/api/sessions/", {"title": "exactly once"}, headers={"Idempotency-Key": "once"})
+
+
+def stored_sessions(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM learning_sessions")).scalar_one())
+
+
+def rows_and_keys(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT count(*) FROM idempotency_keys")).scalar_one()
+    return stored_sessions(engine), int(keys)
+
+
+def assert_retry_creates_exactly_one(api: LambdaApiClient, pg_engine: Engine) -> None:
+    retried = keyed_post(api)
+    assert retried.status == 201
+    assert keyed_post(api).body == retried.body
+    assert rows_and_keys(pg_engine) == (1, 1)
+
+
+# The table that remembers keys; named once so a check against an older design can swap it.
+KEY_TABLE = "idempotency_keys"
+_KEY_LOCK = 4242
+
+
+def test_a_keyed_post_that_times_out_on_the_key_leaves_nothing(pg_url: URL, pg_engine: Engine) -> None:
+    """A key write that waits on a lock until statement_timeout, after the session's INSERT: both go.
+
+    Before the key shared the row's transaction, the row stayed committed behind the 503, and
+    the client's retry created a second one.
+    """
+    api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="300")))
+    # Writes of a key wait for the lock held below, once the session's row exists (so the
+    # order in which the two are written does not matter).
+    wait_for_lock = [
+        "CREATE FUNCTION wait_for_key_lock() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF EXISTS (SELECT FROM learning_sessions) THEN PERFORM pg_advisory_xact_lock({_KEY_LOCK}); END IF; "
+        "RETURN NEW; END $$",
+        f"CREATE TRIGGER wait_for_key_lock BEFORE INSERT OR UPDATE ON {KEY_TABLE} "
+        "FOR EACH ROW EXECUTE FUNCTION wait_for_key_lock()",
+    ]
+    drop = [f"DROP TRIGGER wait_for_key_lock ON {KEY_TABLE}", "DROP FUNCTION wait_for_key_lock()"]
+    with injected_fault(pg_engine, wait_for_lock, drop):
+        with lock_held(pg_engine, f"SELECT pg_advisory_xact_lock({_KEY_LOCK})"):
+            assert_unavailable(keyed_post(api))
+        assert stored_sessions(pg_engine) == 0
+    assert_retry_creates_exactly_one(api, pg_engine)
+
+
+def test_a_keyed_post_whose_commit_fails_leaves_nothing(pg_url: URL, pg_engine: Engine) -> None:
+    """A COMMIT that fails (a deferred check refuses it) keeps neither the row nor the key."""
+    api = LambdaApiClient(load_handlers(env_for(pg_url)))
+    refuse_at_commit = [
+        "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF EXISTS (SELECT FROM learning_sessions) THEN "
+        "RAISE EXCEPTION 'injected fault' USING ERRCODE = 'serialization_failure'; END IF; "
+        "RETURN NULL; END $$",
+        f"CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT OR UPDATE ON {KEY_TABLE} "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()",
+    ]
+    drop = [f"DROP TRIGGER refuse_commit ON {KEY_TABLE}", "DROP FUNCTION refuse_commit()"]
+    with injected_fault(pg_engine, refuse_at_commit, drop):
+        assert_unavailable(keyed_post(api))
+        assert stored_sessions(pg_engine) == 0
+    assert_retry_creates_exactly_one(api, pg_engine)
+
+
+def test_a_connection_dropped_inside_a_keyed_post_is_retried_into_one_row(
+    pg_url: URL, pg_engine: Engine, proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection dies between the two INSERTs: the server drops the half-done transaction,
+    and the unit of work runs again on a fresh connection, so the client sees one clean 201."""
+    from learning_sessions import queries
+
+    api = through_proxy(pg_url, proxy)
+    api.get("/api/sessions/")
+    real_insert_key = queries.insert_idempotency_key
+    cuts: list[int] = []
+
+    def cut_first_time(*args: Any, **kwargs: Any) -> bool:
+        if not cuts:
+            cuts.append(1)
+            proxy.cut_connections()
+        return real_insert_key(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "insert_idempotency_key", cut_first_time)
+    created = keyed_post(api)
+    assert cuts, "the connection was never cut"
+    assert created.status == 201, created.body
+    assert rows_and_keys(pg_engine) == (1, 1)
+    assert keyed_post(api).body == created.body

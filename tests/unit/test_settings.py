@@ -205,3 +205,13 @@ class TestSecretsManager:
         with pytest.raises(ConnectionRefusedError):
             engine.connect()
         assert captured["password"] == "rotated"
+
+
+@pytest.mark.parametrize("seconds", ["10000000000000000000", "315360000000", "59", "1.5", "-1"])
+def test_an_impossible_idempotency_expiry_fails_the_cold_start_naming_it(seconds: str) -> None:
+    """Not a 500 on every keyed POST: the expiry of a key stored now must be a date the databases hold."""
+    from tests.lambda_functions import cold_start, load_function_module
+
+    environment = {"DATABASE_URL": "sqlite://", "IDEMPOTENCY_EXPIRY_SECONDS": seconds}
+    with cold_start(environment), pytest.raises(ConfigError, match="IDEMPOTENCY_EXPIRY_SECONDS"):
+        load_function_module("create_session")
