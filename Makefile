@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON_VERSION := 3.12
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 3000
+PORT ?= 8000
 
 # Lambda's python3.12, found as python3.12 on PATH or in pyenv (whose shim fails when 3.12 is not active).
 FIND_PYTHON = for c in python$(PYTHON_VERSION) $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(PYTHON_VERSION).*/bin/python; do \
