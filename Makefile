@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON_VERSION := 3.12
 VENV := .venv
 BIN := $(VENV)/bin
-PORT ?= 3000
+PORT ?= 8000
 # Empty: authentication off (one local user); jwt: tokens of the local issuer (make token).
 AUTH ?=
 

@@ -8,6 +8,8 @@ of at the first request.
 from samcli.commands.exceptions import UserException
 from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
 from samcli.commands.validate.lib.exceptions import InvalidSamDocumentException
+from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
+from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
@@ -19,6 +21,8 @@ from samcli.local.apigw.route import Route
 
 __all__ = [
     "ApiProvider",
+    "IntrinsicResolver",
+    "IntrinsicsSymbolTable",
     "InvalidSamDocumentException",
     "LocalApigwService",
     "LocalLambdaRunner",

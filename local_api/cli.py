@@ -28,12 +28,15 @@ from local_api.config import (
     load_env_vars_file,
     with_database_default,
 )
+from local_api.cors import CorsConfig, CorsConfigError, http_api_cors
 from local_api.migrate import MigrationError, upgrade_head
 from local_api.runner import WorkerPoolRunner
 from local_api.server import LocalApiService
+from local_api.service_settings import service_setting_names, service_settings
 
 LOG = logging.getLogger("local_api")
-DEFAULT_PORT = 3000
+# The port the feature spec's curl examples use (`sam local start-api` defaults to 3000).
+DEFAULT_PORT = 8000
 
 
 class _Shutdown(Exception):
@@ -55,9 +58,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--max-workers", type=int, default=4, help="worker processes per function, at most (default: 4)"
     )
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head` at startup")
+    parser.add_argument(
+        "--integration-timeout",
+        type=float,
+        default=30.0,
+        help="seconds before a request gets API Gateway's 503, whatever the function's Timeout (default: 30)",
+    )
+    parser.add_argument(
+        "--idle-worker-seconds",
+        type=float,
+        default=60.0,
+        help="stop a worker process left idle this long; the next request starts a cold one (default: 60)",
+    )
+    parser.add_argument(
+        "--client-timeout",
+        type=float,
+        default=30.0,
+        help="close a connection whose client sends nothing for this long, mid-request or idle (default: 30)",
+    )
     args = parser.parse_args(argv)
     if args.max_workers < 1:
         parser.error("--max-workers must be at least 1")
+    for option in ("integration_timeout", "idle_worker_seconds", "client_timeout"):
+        if not getattr(args, option) > 0:
+            parser.error(f"--{option.replace('_', '-')} must be more than 0")
     return args
 
 
@@ -88,19 +112,20 @@ def _project_name(project_dir: Path) -> str:
         return project_dir.name
 
 
-def _load_template(template: Path) -> tuple[Any, Any]:
-    """The template's API (routes) and its function provider, as samcli reads them."""
+def _load_template(template: Path) -> tuple[Any, Any, CorsConfig | None]:
+    """The template's API (routes), its function provider and its HttpApi's CORS configuration."""
     if not template.is_file():
         raise ConfigError(f"No template at {template}")
     try:
         stacks, _ = SamLocalStackProvider.get_stacks(str(template), parameter_overrides={})
         api = ApiProvider(stacks, cwd=str(template.parent)).api
         functions = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
-    except (UserException, InvalidSamDocumentException) as exc:
+        cors = http_api_cors(stacks)
+    except (UserException, InvalidSamDocumentException, CorsConfigError) as exc:
         raise ConfigError(f"{template}: {exc}") from exc
     if not api.routes:
         raise ConfigError(f"{template} declares no API routes")
-    return api, functions
+    return api, functions, cors
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -119,8 +144,11 @@ def serve(args: argparse.Namespace, project_dir: Path) -> int:
     request_authorizer = authorizer.from_setting(os.environ.get("AUTH"), project_dir)
     env_vars_values = load_env_vars_file(args.env_vars) if args.env_vars else {}
     template = args.template.resolve()
-    api, functions = _load_template(template)
-    server_env = database_variables(os.environ)
+    api, functions, cors = _load_template(template)
+    server_env = {
+        **service_settings(os.environ, service_setting_names(project_dir)),
+        **database_variables(os.environ),
+    }
     runner = WorkerPoolRunner(
         functions,
         template_dir=template.parent,
@@ -128,6 +156,8 @@ def serve(args: argparse.Namespace, project_dir: Path) -> int:
         env_vars_values=env_vars_values,
         server_env=server_env,
         max_workers=args.max_workers,
+        integration_timeout_seconds=args.integration_timeout,
+        idle_timeout_seconds=args.idle_worker_seconds,
     )
     for warning in runner.startup_warnings():
         LOG.warning(warning)
@@ -140,6 +170,8 @@ def serve(args: argparse.Namespace, project_dir: Path) -> int:
     service.openapi_document = project_dir / "docs" / "openapi.json"
     service.authorizer = request_authorizer
     LOG.info("%s", request_authorizer.describe())
+    service.cors = cors
+    service.client_timeout_seconds = args.client_timeout
     service.create()
     try:
         http_server = service.listen()

@@ -45,6 +45,18 @@ class FunctionError(Exception):
         self.message = message
 
 
+class IntegrationTimeout(FunctionError):
+    """API Gateway stopped waiting for the function (its integration timeout is shorter)."""
+
+
+class ResponseTooLarge(FunctionError):
+    """The function's result is over Lambda's synchronous response limit."""
+
+
+class _NotDelivered(FunctionError):
+    """The worker was gone before it received the request: safe to hand the request to another."""
+
+
 @dataclass(frozen=True)
 class WorkerSpec:
     function_name: str
@@ -53,6 +65,8 @@ class WorkerSpec:
     env: dict[str, str]
     cwd: str
     timeout_seconds: float
+    # API Gateway's integration timeout: it answers 503 once this passes, whatever the function's.
+    integration_timeout_seconds: float = 30.0
 
 
 class WorkerProcess:
@@ -63,6 +77,7 @@ class WorkerProcess:
         self.generation = generation
         self.healthy = True
         self.cold = True
+        self.idle_since = time.monotonic()
         request_read, self._request_fd = os.pipe()
         self._response_fd, response_write = os.pipe()
         try:
@@ -90,6 +105,9 @@ class WorkerProcess:
     def pid(self) -> int:
         return self._process.pid
 
+    def is_alive(self) -> bool:
+        return self._process.poll() is None
+
     def _init(self) -> None:
         try:
             protocol.write_frame(self._request_fd, {"sys_path": list(self.spec.sys_path), "handler": self.spec.handler})
@@ -111,8 +129,20 @@ class WorkerProcess:
                 self._request_fd, {"request_id": request_id, "deadline_ms": deadline_ms, "event": event}
             )
         except BrokenPipeError:
-            raise self._crashed(request_id) from None
-        reply = self._receive(time.monotonic() + self.spec.timeout_seconds, request_id)
+            crashed = self._crashed(request_id)
+            raise _NotDelivered(crashed.function_name, crashed.error_type, crashed.message) from None
+        wait = min(self.spec.timeout_seconds, self.spec.integration_timeout_seconds)
+        try:
+            reply = self._receive(time.monotonic() + wait, request_id)
+        except FunctionError as error:
+            if error.error_type == "Sandbox.Timedout" and wait < self.spec.timeout_seconds:
+                # On AWS the function would run on to its own timeout; here it is stopped now.
+                raise IntegrationTimeout(
+                    self.spec.function_name,
+                    "IntegrationTimeout",
+                    f"RequestId: {request_id} no response within the integration timeout of {wait:.2f} seconds",
+                ) from None
+            raise
         self.cold = False
         if not reply.get("ok"):
             # Like the Python runtime, an exception from the handler leaves the environment warm.
@@ -193,9 +223,11 @@ def code_fingerprint(roots: Iterable[str]) -> tuple[int, int]:
 class FunctionPool:
     """The warm workers of one function."""
 
-    def __init__(self, spec: WorkerSpec, max_workers: int) -> None:
+    def __init__(self, spec: WorkerSpec, max_workers: int, idle_timeout_seconds: float | None = None) -> None:
         self.spec = spec
         self.max_workers = max_workers
+        # Like Lambda reclaiming an unused execution environment; None keeps workers for ever.
+        self.idle_timeout_seconds = idle_timeout_seconds
         self._condition = threading.Condition()
         self._idle: list[WorkerProcess] = []
         self._all: set[WorkerProcess] = set()
@@ -203,16 +235,29 @@ class FunctionPool:
         self._generation = 0
         self._fingerprint = code_fingerprint(spec.sys_path)
         self._closed = False
+        if idle_timeout_seconds is not None:
+            threading.Thread(target=self._retire_idle_workers, name=f"{spec.function_name}-reaper", daemon=True).start()
 
     def invoke(self, event: str) -> str:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
-        worker = self._acquire()
-        cold = worker.cold
+        cold = False
         try:
-            payload = worker.invoke(event, request_id)
+            # A worker can die between the liveness check and the hand-over; the request then
+            # never reached it, so another worker takes it (the client sees nothing of it).
+            for attempt in range(self.max_workers + 1):
+                worker = self._acquire()
+                cold = worker.cold
+                try:
+                    return worker.invoke(event, request_id)
+                except _NotDelivered as gone:
+                    if attempt == self.max_workers:
+                        raise FunctionError(gone.function_name, gone.error_type, gone.message) from None
+                    LOG.info("%s: worker %d was gone, retrying on another", self.spec.function_name, worker.pid)
+                finally:
+                    self._release(worker)
+            raise AssertionError("unreachable")  # pragma: no cover
         finally:
-            self._release(worker)
             LOG.info(
                 "%s REPORT RequestId: %s Duration: %.1f ms%s",
                 self.spec.function_name,
@@ -220,12 +265,14 @@ class FunctionPool:
                 (time.monotonic() - started) * 1000,
                 " (cold start)" if cold else "",
             )
-        return payload
 
     def _acquire(self) -> WorkerProcess:
         with self._condition:
             self._retire_if_code_changed()
-            while not self._idle and len(self._all) + self._starting >= self.max_workers:
+            while True:
+                self._discard_dead_idle_workers()
+                if self._idle or len(self._all) + self._starting < self.max_workers:
+                    break
                 self._condition.wait()
             if self._idle:
                 return self._idle.pop()
@@ -251,12 +298,39 @@ class FunctionPool:
         with self._condition:
             keep = worker.healthy and worker.generation == self._generation and not self._closed
             if keep:
+                worker.idle_since = time.monotonic()
                 self._idle.append(worker)
             else:
                 self._all.discard(worker)
             self._condition.notify()
         if not keep:
             worker.stop()
+
+    def _discard_dead_idle_workers(self) -> None:
+        """Forget idle workers whose process has exited (killed, out of memory...). Under the lock."""
+        for worker in [worker for worker in self._idle if not worker.is_alive()]:
+            LOG.info("%s: idle worker %d has exited, replacing it", self.spec.function_name, worker.pid)
+            self._idle.remove(worker)
+            self._all.discard(worker)
+            worker.stop(graceful=False)  # closes its pipes and reaps the process
+
+    def _retire_idle_workers(self) -> None:
+        assert self.idle_timeout_seconds is not None
+        interval = min(max(self.idle_timeout_seconds / 4, 0.05), 5.0)
+        while True:
+            with self._condition:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                expired = [w for w in self._idle if now - w.idle_since >= self.idle_timeout_seconds]
+                for worker in expired:
+                    self._idle.remove(worker)
+                    self._all.discard(worker)
+                self._condition.notify_all()
+            for worker in expired:
+                LOG.info("%s: retiring worker %d, idle for a while", self.spec.function_name, worker.pid)
+                worker.stop()
+            time.sleep(interval)
 
     def _retire_if_code_changed(self) -> None:
         fingerprint = code_fingerprint(self.spec.sys_path)

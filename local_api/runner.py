@@ -17,12 +17,14 @@ from typing import Any
 
 from local_api._samcli import LocalLambdaRunner, SamFunctionProvider, StreamWriter
 from local_api.config import is_database_variable, with_database_default
-from local_api.pool import FunctionError, FunctionPool, WorkerSpec
+from local_api.pool import FunctionError, FunctionPool, ResponseTooLarge, WorkerSpec
 
 # The few variables of the server's environment a worker inherits: enough for a process to run,
 # nothing that would make a function depend on the developer's shell. Lambda runs in UTC.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 _LAMBDA_TZ = "UTC"
+# Lambda's limit for a synchronous invocation's response payload (6 MB).
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
 
 
 def layer_path(content_dir: str) -> str:
@@ -42,6 +44,8 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
         env_vars_values: Mapping[str, Mapping[str, Any]],
         server_env: Mapping[str, str],
         max_workers: int,
+        integration_timeout_seconds: float = 30.0,
+        idle_timeout_seconds: float | None = None,
     ) -> None:
         # No LambdaRuntime: invoke() below is the only caller of it in LocalLambdaRunner.
         # Relative CodeUris resolve against the template's folder, as with `sam local`.
@@ -55,6 +59,8 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
         self._project_dir = project_dir
         self._server_env = dict(server_env)
         self._max_workers = max_workers
+        self._integration_timeout_seconds = integration_timeout_seconds
+        self._idle_timeout_seconds = idle_timeout_seconds
         self._pools: dict[str, FunctionPool] = {}
         self._pools_lock = threading.Lock()
         self._closed = False
@@ -73,6 +79,14 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
         # output stream (runtime override, invocation type, durable execution...) do not apply here.
         function = self.get_function(function_identifier, tenant_id)
         payload = self._pool(function).invoke(event)
+        size = len(payload.encode("utf-8"))
+        if size > MAX_RESPONSE_BYTES:
+            raise ResponseTooLarge(
+                function.name,
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_BYTES} bytes).",
+            )
         if stdout is not None:
             stdout.write_str(payload)
 
@@ -82,7 +96,7 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
                 raise FunctionError(function.name, "Runtime.Shutdown", "the server is shutting down")
             pool = self._pools.get(function.full_path)
             if pool is None:
-                pool = FunctionPool(self.worker_spec(function), self._max_workers)
+                pool = FunctionPool(self.worker_spec(function), self._max_workers, self._idle_timeout_seconds)
                 self._pools[function.full_path] = pool
             return pool
 
@@ -110,7 +124,12 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
             {name: value for name, value in resolved.items() if not is_database_variable(name) or name in explicit}
         )
         for name, value in self._server_env.items():
-            if not env.get(name):
+            if is_database_variable(name):
+                if not env.get(name):
+                    env[name] = value
+            elif name not in env_vars.override_values:
+                # A service setting from the shell or .env beats the template's value, as a
+                # declared variable does with `sam local`; an --env-vars entry beats both.
                 env[name] = value
         return WorkerSpec(
             function_name=function.name,
@@ -119,6 +138,7 @@ class WorkerPoolRunner(LocalLambdaRunner):  # type: ignore[misc]  # samcli ships
             env=with_database_default(env),
             cwd=str(self._project_dir),
             timeout_seconds=float(config.timeout or 3),
+            integration_timeout_seconds=self._integration_timeout_seconds,
         )
 
     def _without_cloud_resources(self, env: Mapping[str, str], *, declared: Mapping[str, Any]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,10 @@ from tests.local_server import REPO_ROOT, Server, start_local_api
 pytestmark = pytest.mark.slow
 
 
-def serve(database_url: str, log_dir: Path, *extra_args: str) -> Server:
+def serve(database_url: str, log_dir: Path, *extra_args: str, env: Mapping[str, str] | None = None) -> Server:
     # The repository itself is the project: its alembic.ini, template and docs/openapi.json.
     # An explicit DATABASE_URL wins over a developer's .env there.
-    env = {"DATABASE_URL": database_url, "HOME": str(log_dir)}
+    env = {"DATABASE_URL": database_url, "HOME": str(log_dir), **(env or {})}
     return start_local_api(REPO_ROOT, REPO_ROOT / "template.yaml", list(extra_args), env, log_dir=log_dir)
 
 

@@ -8,13 +8,18 @@ import shlex
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from samtranslator.yaml_helper import yaml_parse
 
+from local_api.cli import DEFAULT_PORT
 from tests.http.conftest import serve
 from tests.local_server import REPO_ROOT, Reply, Server, http
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+# Where the feature spec's curl examples send their requests: `make dev` serves there by default.
+SPEC_BASE_URL = "http://localhost:8000"
 
 
 def post(server: Server, body: object, headers: dict[str, str] | None = None) -> Reply:
@@ -44,7 +49,9 @@ def run_curl(server: Server, command: list[str]) -> Reply:
             method = "POST" if method == "GET" else method
         else:
             url = argument
-    return http(method, url.replace("http://localhost:3000", server.base_url), body, headers)
+    # The spec's URLs, verbatim; only the port of this test's own server differs.
+    assert url.startswith(SPEC_BASE_URL + "/"), url
+    return http(method, server.base_url + url.removeprefix(SPEC_BASE_URL), body, headers)
 
 
 def test_readme_curl_examples_work_verbatim_on_a_fresh_database(tmp_path: Path) -> None:
@@ -137,3 +144,61 @@ def test_openapi_document_and_swagger_ui_are_served(live_api: Server) -> None:
     assert page.status == 200
     assert page.headers["Content-Type"].startswith("text/html")
     assert b"SwaggerUIBundle" in page.body
+
+
+def test_make_dev_serves_where_the_spec_sends_its_requests() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert re.search(r"^PORT \?= 8000$", makefile, re.MULTILINE)
+    assert DEFAULT_PORT == 8000
+    assert f"http://localhost:{DEFAULT_PORT}" == SPEC_BASE_URL
+
+
+def template_cors_configuration() -> dict[str, Any]:
+    """The HttpApi's CorsConfiguration as enabled, read straight from template.yaml (no samcli)."""
+    template = yaml_parse((REPO_ROOT / "template.yaml").read_text())
+    apis = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi"]
+    (api,) = apis
+    config: dict[str, Any] = api["Properties"]["CorsConfiguration"]
+    if "Fn::If" in config:  # switched on by a condition: the branch that enables it
+        config = config["Fn::If"][1]
+    return config
+
+
+def test_preflight_follows_the_templates_cors_configuration(live_api: Server) -> None:
+    config = template_cors_configuration()
+    requested = ", ".join(name.lower() for name in config["AllowHeaders"])
+    reply = live_api.request(
+        "OPTIONS",
+        "/api/sessions/1",
+        headers={
+            "Origin": "https://app.example",  # CorsAllowOrigins defaults to "*"
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": requested,
+        },
+    )
+
+    assert reply.status == 204
+    assert reply.headers["Access-Control-Allow-Origin"] == "*"
+    assert reply.headers["Access-Control-Allow-Headers"] == ",".join(config["AllowHeaders"])
+    assert reply.headers["Access-Control-Allow-Methods"] == ",".join(config["AllowMethods"])
+    assert reply.headers["Access-Control-Max-Age"] == str(config["MaxAge"])
+
+
+def test_responses_to_another_origin_expose_what_the_template_lists(live_api: Server) -> None:
+    exposed = template_cors_configuration().get("ExposeHeaders")
+    reply = live_api.request("GET", "/api/sessions/?limit=1", headers={"Origin": "https://app.example"})
+
+    assert reply.headers["Access-Control-Allow-Origin"] == "*"
+    assert reply.headers.get("Access-Control-Expose-Headers") == (",".join(exposed) if exposed else None)
+
+
+def test_service_settings_from_the_shell_reach_the_functions(tmp_path: Path) -> None:
+    # MAX_BODY_BYTES is not in the template: `sam local` would drop it, the local server passes it.
+    server = serve(f"sqlite:///{tmp_path / 'small.db'}", tmp_path, env={"MAX_BODY_BYTES": "100"})
+    try:
+        too_big = post(server, {"title": "x" * 200})
+        small = post(server, {"title": "fits"})
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    assert too_big.status == 413
+    assert small.status == 201

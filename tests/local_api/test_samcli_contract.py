@@ -73,3 +73,15 @@ def test_stream_writer_and_template_errors() -> None:
     assert callable(_samcli.StreamWriter.write_str)
     assert issubclass(_samcli.UserException, Exception)
     assert issubclass(_samcli.InvalidSamDocumentException, Exception)
+
+
+def test_intrinsic_resolver_for_the_cors_configuration() -> None:
+    assert parameters(_samcli.IntrinsicResolver)[:2] == ["template", "symbol_resolver"]
+    assert parameters(_samcli.IntrinsicResolver.intrinsic_property_resolver)[1:3] == ["intrinsic", "ignore_errors"]
+    assert {"template", "logical_id_translator"} <= set(parameters(_samcli.IntrinsicsSymbolTable))
+    assert "AWS::Region" in _samcli.IntrinsicsSymbolTable.DEFAULT_PSEUDO_PARAM_VALUES
+    # local_api.cors replaces these; the service must keep reading them from the route and the api.
+    assert {"GET", "OPTIONS"} <= set(_samcli.Route.ANY_HTTP_METHODS)
+    assert "route.cors if route.cors is not None else self.api.cors" in inspect.getsource(
+        _samcli.LocalApigwService._request_handler
+    )
