@@ -309,6 +309,18 @@ def test_the_vpc_has_no_route_to_the_internet_but_the_endpoints_it_needs(resourc
     assert secrets["PrivateDnsEnabled"] is True
 
 
+def test_idempotency_records_need_no_store_of_their_own(resources: dict[str, Any]) -> None:
+    # They live in Postgres, written in the same transaction as the row they answer for.
+    assert of_type(resources, "AWS::DynamoDB::Table") == {}
+    services = {
+        resource["Properties"]["ServiceName"]["Fn::Sub"]
+        for resource in of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    }
+    assert not any("dynamodb" in service for service in services)
+    for name in ALL_FUNCTIONS:
+        assert "IDEMPOTENCY_TABLE" not in resources[name]["Properties"]["Environment"]["Variables"], name
+
+
 def test_the_rds_proxy_is_optional_and_used_only_by_the_api_functions(resources: dict[str, Any]) -> None:
     for name in ("DatabaseProxy", "DatabaseProxyTargetGroup", "ProxyRole", "ProxySecurityGroup"):
         assert resources[name]["Condition"] == "UseRdsProxy", name
@@ -350,6 +362,7 @@ def test_no_policy_grants_wildcards_on_secrets(resources: dict[str, Any]) -> Non
 
 
 def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict[str, Any]) -> None:
+    # Idempotency-Key records live in Postgres, in the row's own transaction: no function needs DynamoDB.
     for name in ALL_FUNCTIONS:
         (role,) = references(resources[name]["Properties"]["Role"])
         properties = resources[role]["Properties"]
@@ -367,16 +380,6 @@ def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict
                 "Resource": SECRET_ARN,
             }
         ]
-        if name == "CreateSessionFunction":
-            # Only POST takes an Idempotency-Key, so only it may touch the records, item by item.
-            expected.append(
-                {
-                    "Sid": "IdempotencyRecords",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-                    "Resource": {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
-                }
-            )
         assert statements == expected, name
 
 
