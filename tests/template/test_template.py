@@ -158,6 +158,16 @@ def test_api_throttling_and_cors_come_from_parameters(resources: dict[str, Any])
     assert "Fn::Split" in cors["allowOrigins"]
 
 
+def test_cors_lets_browsers_send_and_read_the_apis_own_headers(resources: dict[str, Any]) -> None:
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    _, cors, _ = api["Properties"]["Body"]["x-amazon-apigateway-cors"]["Fn::If"]
+    # API Gateway compares header names case-insensitively; so does this.
+    allowed = {header.lower() for header in cors["allowHeaders"]}
+    assert allowed >= {"content-type", "authorization", "if-match", "idempotency-key"}
+    assert {header.lower() for header in cors["exposeHeaders"]} >= {"etag", "location", "retry-after"}
+    assert set(cors["allowMethods"]) >= {"GET", "POST", "PATCH", "DELETE"}
+
+
 def test_the_api_url_is_an_output(translated: Template) -> None:
     assert "SessionsApi" in set(references(translated["Outputs"]["ApiUrl"]["Value"]))
 
