@@ -168,6 +168,65 @@ def test_cors_lets_browsers_send_and_read_the_apis_own_headers(resources: dict[s
     assert set(cors["allowMethods"]) >= {"GET", "POST", "PATCH", "DELETE"}
 
 
+def test_every_route_requires_a_token_from_the_jwt_authorizer(resources: dict[str, Any]) -> None:
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    body = api["Properties"]["Body"]
+    (scheme,) = body["components"]["securitySchemes"].values()
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "jwt"
+    assert authorizer["identitySource"] == "$request.header.Authorization"
+    operations = [
+        (path, method, operation) for path, methods in body["paths"].items() for method, operation in methods.items()
+    ]
+    assert {(method.upper(), path) for path, method, _ in operations} == set(EXPECTED_ROUTES)
+    (scheme_name,) = body["components"]["securitySchemes"]
+    for path, method, operation in operations:
+        # An empty list, or a missing "security", would make the route public.
+        assert operation.get("security") == [{scheme_name: []}], (method, path)
+    # Nothing else reaches a function: no function URL, no other API, no catch-all route.
+    assert of_type(resources, "AWS::Lambda::Url") == {}
+    assert not any(path.startswith("$default") or "{proxy+}" in path for path in body["paths"])
+
+
+def test_the_issuer_and_audience_are_parameters_with_a_cognito_default(translated: Template) -> None:
+    resources = translated["Resources"]
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    (scheme,) = api["Properties"]["Body"]["components"]["securitySchemes"].values()
+    jwt = scheme["x-amazon-apigateway-authorizer"]["jwtConfiguration"]
+    condition, cognito_issuer, given_issuer = jwt["issuer"]["Fn::If"]
+    assert condition == "CreateUserPool"
+    assert given_issuer == {"Ref": "JwtIssuer"}
+    assert set(references(cognito_issuer)) == {"UserPool"}
+    condition, cognito_audience, given_audience = jwt["audience"]["Fn::If"]
+    assert condition == "CreateUserPool"
+    assert cognito_audience == [{"Ref": "UserPoolClient"}]
+    assert given_audience == {"Fn::Split": [",", {"Ref": "JwtAudience"}]}
+    # The pool exists exactly when both parameters are empty, and a half-set pair is refused.
+    assert translated["Conditions"]["CreateUserPool"] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}, {"Fn::Equals": [{"Ref": "JwtAudience"}, ""]}]
+    }
+    for name in ("UserPool", "UserPoolClient"):
+        assert resources[name]["Condition"] == "CreateUserPool", name
+    assert translated["Rules"]["JwtIssuerAndAudienceTogether"]["Assertions"]
+    # Users are made by an administrator: a fresh stack is not open to self sign-up.
+    assert resources["UserPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert resources["UserPoolClient"]["Properties"]["GenerateSecret"] is False
+
+
+def test_sam_deploy_guided_sees_every_route_as_authorized() -> None:
+    # The check `sam deploy --guided` runs: a route it finds unauthorized asks "... Is this okay? [y/N]",
+    # and Enter stops the deployment.
+    from samcli.commands.deploy.auth_utils import auth_per_resource
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    from tools.template_check import TEMPLATE
+
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    found = dict(auth_per_resource(stacks))
+    assert set(found) == set(API_FUNCTIONS)
+    assert all(found.values()), found
+
+
 def test_the_api_url_is_an_output(translated: Template) -> None:
     assert "SessionsApi" in set(references(translated["Outputs"]["ApiUrl"]["Value"]))
 
