@@ -85,6 +85,14 @@ def test_prod_keeps_deletion_protection(samconfig: dict[str, Any]) -> None:
     assert deploy_params.samconfig_overrides("prod", SAMCONFIG)["DeletionProtection"] == "true"
 
 
+def test_prod_bounds_database_connections_with_the_rds_proxy(template: dict[str, Any]) -> None:
+    # The proxy, not the number of Lambda environments, decides how many connections reach Postgres.
+    prod = deploy_params.samconfig_overrides("prod", SAMCONFIG)
+    assert prod["EnableRdsProxy"] == "true"
+    assert template["Parameters"]["DatabaseInstanceClass"]["Default"] == "db.t4g.micro"
+    assert prod["DatabaseInstanceClass"] != "db.t4g.micro"
+
+
 def test_the_local_build_never_lands_in_the_deployable_build_dir(samconfig: dict[str, Any]) -> None:
     local = samconfig["local"]
     build_dir = local["build"]["parameters"]["build_dir"]

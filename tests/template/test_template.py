@@ -400,6 +400,25 @@ def test_the_rds_proxy_is_optional_and_used_only_by_the_api_functions(resources:
     assert migrate_host == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
 
 
+def test_database_connections_are_bounded(sam_template: Template, resources: dict[str, Any]) -> None:
+    # Postgres closes idle sessions, so frozen or discarded environments give their slot back.
+    parameters = resources["DatabaseParameterGroup"]["Properties"]["Parameters"]
+    assert parameters["idle_session_timeout"] == {"Ref": "DatabaseIdleSessionTimeoutMs"}
+    timeout_ms = sam_template["Parameters"]["DatabaseIdleSessionTimeoutMs"]["Default"]
+    assert 30_000 < timeout_ms <= 15 * 60_000
+    # Reserved concurrency caps each API function's environments, when the parameter asks for it.
+    for name in API_FUNCTIONS:
+        assert resources[name]["Properties"]["ReservedConcurrentExecutions"] == {
+            "Fn::If": ["ReserveConcurrency", {"Ref": "FunctionReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }, name
+    assert resources["MigrateFunction"]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "AWS::NoValue"}
+    assert sam_template["Parameters"]["FunctionReservedConcurrency"]["Default"] == 0
+    # With the proxy: a share of max_connections, and a borrow wait shorter than the function's timeout.
+    pool = resources["DatabaseProxyTargetGroup"]["Properties"]["ConnectionPoolConfigurationInfo"]
+    assert pool["MaxConnectionsPercent"] < 100
+    assert pool["ConnectionBorrowTimeout"] < min(resources[name]["Properties"]["Timeout"] for name in API_FUNCTIONS)
+
+
 # ---------------------------------------------------------------- IAM
 
 
