@@ -153,3 +153,12 @@ def test_deploy_overrides_keep_the_environment_and_add_the_hash(capsys: pytest.C
 def test_deploy_params_rejects_an_unknown_environment(capsys: pytest.CaptureFixture[str]) -> None:
     assert deploy_params.main(["--config-env", "staging"]) == 2
     assert "staging" in capsys.readouterr().err
+
+
+def test_deploy_params_prints_each_environments_stack_name(
+    samconfig: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for env in ("default", "dev", "prod"):
+        assert deploy_params.main(["--stack-name", env]) == 0
+        assert capsys.readouterr().out.strip() == samconfig[env]["global"]["parameters"]["stack_name"]
+    assert deploy_params.main(["--stack-name", "staging"]) == 2

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tools.template_check import cfn_lint, load_template, sam_validate_lint, translate
+from tools.template_check import REPO_ROOT, cfn_lint, load_template, sam_validate_lint, translate
 
 Template = dict[str, Any]
 
@@ -311,6 +312,26 @@ def test_the_migration_custom_resource_is_backed_by_migrate(resources: dict[str,
     assert properties["MigrationsHash"] == {"Ref": "MigrationsHash"}
 
 
+def test_a_replaced_database_is_migrated_before_the_api_uses_it(resources: dict[str, Any]) -> None:
+    # CloudFormation sends Update only when a property changes: the instance's identity is one, so a new
+    # (empty) instance gets the migrations, and the API functions still wait for them.
+    properties = resources["DatabaseMigration"]["Properties"]
+    assert properties["DatabaseResourceId"] == {"Fn::GetAtt": ["Database", "DbiResourceId"]}
+
+
+def test_the_migrate_function_is_never_retried_by_lambda(resources: dict[str, Any]) -> None:
+    # CloudFormation invokes it asynchronously; Lambda's two default retries could run a migration again
+    # alongside a rollback.
+    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    properties = config["Properties"]
+    assert properties["FunctionName"] == {"Ref": "MigrateFunction"}
+    # The custom resource's ServiceToken is the unqualified ARN, which invokes $LATEST.
+    assert resources["DatabaseMigration"]["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
+    assert properties["Qualifier"] == "$LATEST"
+    assert properties["MaximumRetryAttempts"] == 0
+    assert properties["MaximumEventAgeInSeconds"] < resources["DatabaseMigration"]["Properties"]["ServiceTimeout"]
+
+
 def test_api_functions_wait_for_the_migration(resources: dict[str, Any]) -> None:
     for name in API_FUNCTIONS:
         assert "DatabaseMigration" in as_list(resources[name].get("DependsOn", [])), name
@@ -347,6 +368,43 @@ def test_the_database_is_never_dropped_with_the_stack(resources: dict[str, Any])
     assert properties["PubliclyAccessible"] is False
     assert properties["Engine"] == "postgres"
     assert properties["DBInstanceClass"] == {"Ref": "DatabaseInstanceClass"}
+
+
+def test_the_engine_is_a_major_version_and_the_zones_are_parameters(
+    sam_template: Template, resources: dict[str, Any]
+) -> None:
+    engine = sam_template["Parameters"]["DatabaseEngineVersion"]
+    # A pinned minor is deprecated within a year, and RDS's own minor upgrades would drift from it.
+    assert all(re.fullmatch(r"\d+", version) for version in engine["AllowedValues"])
+    assert engine["Default"] in engine["AllowedValues"]
+    assert resources["Database"]["Properties"]["EngineVersion"] == {"Ref": "DatabaseEngineVersion"}
+    assert resources["Database"]["Properties"]["AutoMinorVersionUpgrade"] is True
+    family = resources["DatabaseParameterGroup"]["Properties"]["Family"]
+    assert family == {"Fn::Sub": "postgres${DatabaseEngineVersion}"}
+    for subnet, parameter, index in (
+        ("PrivateSubnetA", "AvailabilityZoneA", 0),
+        ("PrivateSubnetB", "AvailabilityZoneB", 1),
+    ):
+        _, given, default = resources[subnet]["Properties"]["AvailabilityZone"]["Fn::If"]
+        assert given == {"Ref": parameter}
+        assert default == {"Fn::Select": [index, {"Fn::GetAZs": ""}]}
+        assert sam_template["Parameters"][parameter]["Default"] == ""
+
+
+def test_the_stack_policy_refuses_to_replace_what_holds_data(resources: dict[str, Any]) -> None:
+    policy = json.loads((REPO_ROOT / "docs" / "stack-policy.json").read_text(encoding="utf-8"))
+    denied = {
+        resource.removeprefix("LogicalResourceId/")
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Deny" and "Update:Replace" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    # Everything that keeps data (a snapshot or the resource itself) on replacement, and nothing unknown.
+    keeps_data = {
+        name for name, resource in resources.items() if resource.get("UpdateReplacePolicy") in ("Snapshot", "Retain")
+    }
+    assert keeps_data == {"Database", "UserPool"}
+    assert denied == keeps_data
 
 
 def test_only_the_functions_and_the_proxy_reach_the_database_on_5432(resources: dict[str, Any]) -> None:
