@@ -93,6 +93,11 @@ def test_prod_bounds_database_connections_with_the_rds_proxy(template: dict[str,
     assert prod["DatabaseInstanceClass"] != "db.t4g.micro"
 
 
+def test_prod_has_a_standby_database_and_dev_does_not() -> None:
+    assert deploy_params.samconfig_overrides("prod", SAMCONFIG)["DatabaseMultiAz"] == "true"
+    assert deploy_params.samconfig_overrides("dev", SAMCONFIG).get("DatabaseMultiAz", "false") == "false"
+
+
 def test_the_local_build_never_lands_in_the_deployable_build_dir(samconfig: dict[str, Any]) -> None:
     local = samconfig["local"]
     build_dir = local["build"]["parameters"]["build_dir"]

@@ -477,6 +477,86 @@ def test_database_connections_are_bounded(sam_template: Template, resources: dic
     assert pool["ConnectionBorrowTimeout"] < min(resources[name]["Properties"]["Timeout"] for name in API_FUNCTIONS)
 
 
+# ---------------------------------------------------------------- observability
+
+ALARM_TOPIC_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, metric name) pairs that an alarm watches, directly or through metric math."""
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        return {(properties["Namespace"], properties["MetricName"])}
+    return {
+        (query["MetricStat"]["Metric"]["Namespace"], query["MetricStat"]["Metric"]["MetricName"])
+        for query in properties["Metrics"]
+        if "MetricStat" in query
+    }
+
+
+def test_api_access_logs_are_json_in_a_group_with_a_retention(resources: dict[str, Any]) -> None:
+    (stage,) = of_type(resources, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["AccessLogSettings"]
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "routeKey", "status", "responseLatency", "integrationError", "authorizerError"} <= set(fields)
+    (group,) = references(settings["DestinationArn"])
+    assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+    assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_the_api_functions_publish_metrics_under_one_namespace(resources: dict[str, Any]) -> None:
+    namespaces = {
+        resources[name]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+        for name in API_FUNCTIONS
+    }
+    assert len(namespaces) == 1
+    (namespace,) = namespaces
+    dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    assert "{" + namespace + "," in dashboard
+
+
+def test_alarms_cover_the_api_the_functions_and_the_database_and_notify_the_topic(
+    resources: dict[str, Any],
+) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    watched = set().union(*(alarm_metrics(alarm) for alarm in alarms.values()))
+    assert {
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/ApiGateway", "Latency"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "FreeStorageSpace"),
+    } <= watched
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == ALARM_TOPIC_ACTIONS, name
+        assert alarm["Properties"]["OKActions"] == ALARM_TOPIC_ACTIONS, name
+    assert alarms["ApiLatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    # The function alarms add up every API function, not just one.
+    for name in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        summed = {
+            next(references(query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]))
+            for query in alarms[name]["Properties"]["Metrics"]
+            if "MetricStat" in query
+        }
+        assert summed == set(API_FUNCTIONS), name
+
+
+def test_the_dashboard_shows_every_api_function_and_the_database(resources: dict[str, Any]) -> None:
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    assert json.loads(body)["widgets"]
+    for name in (*API_FUNCTIONS, "Database", "SessionsApi"):
+        assert "${" + name + "}" in body, name
+
+
+def test_the_database_grows_its_storage_and_has_insights_and_an_optional_standby(resources: dict[str, Any]) -> None:
+    properties = resources["Database"]["Properties"]
+    assert properties["MaxAllocatedStorage"] == {"Ref": "DatabaseMaxAllocatedStorage"}
+    assert properties["EnablePerformanceInsights"] == {"Ref": "EnablePerformanceInsights"}
+    assert properties["MultiAZ"] == {"Ref": "DatabaseMultiAz"}
+
+
 # ---------------------------------------------------------------- IAM
 
 
