@@ -146,7 +146,7 @@ def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any
 
 
 class RequestMetrics:
-    """Requests, latency and errors by status code, as CloudWatch embedded metric format lines on stdout.
+    """Requests, 5xx, latency and errors by status code, as CloudWatch embedded metric format lines on stdout.
 
     CloudWatch Logs turns them into metrics: no API call, nothing to wait for. One line per request,
     and one more for an error (its status code is a dimension, and a line has one dimension set).
@@ -159,6 +159,8 @@ class RequestMetrics:
 
     def record(self, status_code: int, latency_ms: float) -> None:
         self._requests.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        # 0 or 1, so that its average is the 5xx rate (the alarm that rolls back a release watches it).
+        self._requests.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=int(status_code >= 500))
         self._requests.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
         self._requests.flush_metrics()
         if status_code >= 400:

@@ -40,12 +40,31 @@ def test_each_request_counts_with_its_latency_and_errors_carry_their_status(
     lines = emf_lines(capsys.readouterr().out)
     requests = [line for line in lines if "Requests" in line]
     assert [line["Requests"] for line in requests] == [[1.0], [1.0]]
+    assert [line["ServerErrors"] for line in requests] == [[0.0], [0.0]]
     assert all(line["Latency"][0] >= 0 for line in requests)
     (error,) = [line for line in lines if "Errors" in line]
     assert error["StatusCode"] == "404"
     (directive,) = error["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == NAMESPACE
     assert ["StatusCode", "service"] in [sorted(dimensions) for dimensions in directive["Dimensions"]]
+
+
+def test_a_5xx_counts_as_a_server_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
+    app = create_resolver()
+
+    @app.get("/broken")
+    def broken() -> dict[str, str]:
+        raise RuntimeError("a bug")
+
+    handler = lambda_entry(app)
+    capsys.readouterr()
+    assert handler(http_api_event("GET", "/broken"), FakeLambdaContext())["statusCode"] == 500
+    lines = emf_lines(capsys.readouterr().out)
+    (request,) = [line for line in lines if "Requests" in line]
+    assert request["ServerErrors"] == [1.0]
+    (error,) = [line for line in lines if "Errors" in line]
+    assert error["StatusCode"] == "500"
 
 
 def test_without_a_namespace_nothing_is_printed(
