@@ -167,3 +167,8 @@ def test_deploy_params_prints_each_environments_stack_name(
         assert deploy_params.main(["--stack-name", env]) == 0
         assert capsys.readouterr().out.strip() == samconfig[env]["global"]["parameters"]["stack_name"]
     assert deploy_params.main(["--stack-name", "staging"]) == 2
+
+
+def test_prod_releases_by_canary_and_dev_all_at_once() -> None:
+    assert deploy_params.samconfig_overrides("prod", SAMCONFIG)["DeploymentType"].startswith("Canary")
+    assert deploy_params.samconfig_overrides("dev", SAMCONFIG)["DeploymentType"] == "AllAtOnce"

@@ -107,16 +107,29 @@ def depends_on(resources: dict[str, Any], name: str, target: str) -> bool:
     return False
 
 
-def routes(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
-    """(METHOD, path) -> the function its integration invokes, from the HTTP API's OpenAPI body."""
+def integration_targets(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> the resource its integration invokes (a function or an alias), from the OpenAPI body."""
     (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
     found = {}
     for path, methods in api["Properties"]["Body"]["paths"].items():
         for method, operation in methods.items():
             uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-            (function,) = _SUB_NAME.findall(uri.replace("${AWS::Partition}", "").replace("${AWS::Region}", ""))
-            found[(method.upper(), path)] = function
+            (target,) = _SUB_NAME.findall(uri.replace("${AWS::Partition}", "").replace("${AWS::Region}", ""))
+            found[(method.upper(), path)] = target
     return found
+
+
+def function_of(resources: dict[str, Any], target: str) -> str:
+    """The function behind a function or an alias of it."""
+    if resources[target]["Type"] == "AWS::Lambda::Alias":
+        (function,) = references(resources[target]["Properties"]["FunctionName"])
+        return function
+    return target
+
+
+def routes(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> the function its integration invokes."""
+    return {route: function_of(resources, target) for route, target in integration_targets(resources).items()}
 
 
 # ---------------------------------------------------------------- API
@@ -134,7 +147,7 @@ def test_there_is_one_api_and_no_route_outside_its_body(resources: dict[str, Any
 
 def test_api_gateway_may_invoke_the_api_functions_and_only_them(resources: dict[str, Any]) -> None:
     invoked = {
-        next(references(permission["Properties"]["FunctionName"]))
+        function_of(resources, next(references(permission["Properties"]["FunctionName"])))
         for permission in of_type(resources, "AWS::Lambda::Permission").values()
     }
     assert invoked == set(API_FUNCTIONS)
@@ -230,6 +243,60 @@ def test_sam_deploy_guided_sees_every_route_as_authorized() -> None:
 
 def test_the_api_url_is_an_output(translated: Template) -> None:
     assert "SessionsApi" in set(references(translated["Outputs"]["ApiUrl"]["Value"]))
+
+
+def test_routes_invoke_the_live_alias_that_codedeploy_moves(resources: dict[str, Any]) -> None:
+    for route, target in integration_targets(resources).items():
+        alias = resources[target]
+        assert alias["Type"] == "AWS::Lambda::Alias", route
+        assert alias["Properties"]["Name"] == "live", route
+        # CloudFormation moves the alias only through the CodeDeploy deployment group.
+        (group,) = references(alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"])
+        assert resources[group]["Type"] == "AWS::CodeDeploy::DeploymentGroup", route
+    for permission in of_type(resources, "AWS::Lambda::Permission").values():
+        (target,) = references(permission["Properties"]["FunctionName"])
+        assert resources[target]["Type"] == "AWS::Lambda::Alias"
+
+
+def test_a_release_rolls_back_on_the_alarms(resources: dict[str, Any]) -> None:
+    groups = of_type(resources, "AWS::CodeDeploy::DeploymentGroup")
+    assert len(groups) == len(API_FUNCTIONS)
+    for name, group in groups.items():
+        properties = group["Properties"]
+        alarms = {next(references(alarm["Name"])) for alarm in properties["AlarmConfiguration"]["Alarms"]}
+        assert alarms == {"ReleaseServerErrorsAlarm", "FunctionErrorsAlarm"}, name
+        assert properties["AlarmConfiguration"]["Enabled"] is True, name
+        assert "DEPLOYMENT_STOP_ON_ALARM" in properties["AutoRollbackConfiguration"]["Events"], name
+    # The migrate function is invoked by CloudFormation, not shifted by CodeDeploy.
+    assert not any(
+        resource["Type"] == "AWS::Lambda::Alias" and "MigrateFunction" in set(references(resource["Properties"]))
+        for resource in resources.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("deployment_type", "config"), [("AllAtOnce", "AllAtOnce"), ("Canary10Percent5Minutes", "Canary10Percent5Minutes")]
+)
+def test_the_deployment_type_parameter_picks_the_codedeploy_configuration(
+    sam_template: Template, deployment_type: str, config: str
+) -> None:
+    # SAM resolves the parameter when it transforms the template (CloudFormation does it with the deployed value).
+    translated = translate(sam_template, {"DeploymentType": deployment_type})
+    for group in of_type(translated["Resources"], "AWS::CodeDeploy::DeploymentGroup").values():
+        name = group["Properties"]["DeploymentConfigName"]["Fn::Sub"]
+        assert name == ["CodeDeployDefault.Lambda${ConfigName}", {"ConfigName": config}]
+
+
+def test_snapstart_is_a_switch_on_the_api_functions_published_versions(resources: dict[str, Any]) -> None:
+    for name in API_FUNCTIONS:
+        assert resources[name]["Properties"]["SnapStart"] == {
+            "ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}
+        }, name
+    assert resources["MigrateFunction"]["Properties"]["SnapStart"] == {"ApplyOn": "None"}
+    # Lambda refuses SnapStart together with provisioned concurrency or ephemeral storage over 512 MB.
+    for name in API_FUNCTIONS:
+        assert "ProvisionedConcurrencyConfig" not in str(resources[name]), name
+        assert resources[name]["Properties"].get("EphemeralStorage", {"Size": 512})["Size"] <= 512, name
 
 
 # ---------------------------------------------------------------- functions
@@ -486,9 +553,9 @@ def alarm_metrics(alarm: dict[str, Any]) -> set[tuple[str, str]]:
     """(namespace, metric name) pairs that an alarm watches, directly or through metric math."""
     properties = alarm["Properties"]
     if "MetricName" in properties:
-        return {(properties["Namespace"], properties["MetricName"])}
+        return {(str(properties["Namespace"]), properties["MetricName"])}
     return {
-        (query["MetricStat"]["Metric"]["Namespace"], query["MetricStat"]["Metric"]["MetricName"])
+        (str(query["MetricStat"]["Metric"]["Namespace"]), query["MetricStat"]["Metric"]["MetricName"])
         for query in properties["Metrics"]
         if "MetricStat" in query
     }
@@ -505,14 +572,18 @@ def test_api_access_logs_are_json_in_a_group_with_a_retention(resources: dict[st
 
 
 def test_the_api_functions_publish_metrics_under_one_namespace(resources: dict[str, Any]) -> None:
-    namespaces = {
-        resources[name]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
-        for name in API_FUNCTIONS
-    }
-    assert len(namespaces) == 1
-    (namespace,) = namespaces
+    namespace = resources["ListSessionsFunction"]["Properties"]["Environment"]["Variables"][
+        "POWERTOOLS_METRICS_NAMESPACE"
+    ]
+    for name in API_FUNCTIONS:
+        assert resources[name]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == namespace
+    # One namespace per stack: dev's errors must not move prod's alarms in a shared account.
+    assert namespace == {"Fn::Sub": "LearningSessions/${AWS::StackName}"}
     dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
-    assert "{" + namespace + "," in dashboard
+    assert "{" + namespace["Fn::Sub"] + "," in dashboard
+    release_alarm = resources["ReleaseServerErrorsAlarm"]["Properties"]
+    assert release_alarm["Namespace"] == namespace
+    assert release_alarm["MetricName"] == "ServerErrors"
 
 
 def test_alarms_cover_the_api_the_functions_and_the_database_and_notify_the_topic(
