@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from learning_sessions import init_complete
+from learning_sessions import init_complete, snapstart
 from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
 from learning_sessions.etags import IF_MATCH_PATTERN, etag_for
 from learning_sessions.http_errors import (
@@ -180,6 +180,7 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
     """The Lambda handler for a function's resolver: JSON logs with the request id, body guard, routing, metrics."""
     settings = get_settings()
     metrics = request_metrics()
+    snapstart.register()
     init_complete()
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
