@@ -9,19 +9,24 @@ import pytest
 
 from learning_sessions.api import create_resolver, lambda_entry
 from tests.events import http_api_event
-from tests.lambda_functions import FakeLambdaContext
+from tests.lambda_functions import FakeLambdaContext, Handler
 
 NAMESPACE = "LearningSessionsTest"
 
 
-def handler_with_routes() -> Any:
+def handler_with_routes() -> Handler:
     app = create_resolver()
 
     @app.get("/ok")
     def ok() -> dict[str, str]:
         return {"ok": "yes"}
 
-    return lambda_entry(app)
+    @app.get("/broken")
+    def fails() -> dict[str, str]:
+        raise RuntimeError("a bug")
+
+    handler: Handler = lambda_entry(app)
+    return handler
 
 
 def emf_lines(output: str) -> list[dict[str, Any]]:
@@ -51,13 +56,7 @@ def test_each_request_counts_with_its_latency_and_errors_carry_their_status(
 
 def test_a_5xx_counts_as_a_server_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
-    app = create_resolver()
-
-    @app.get("/broken")
-    def broken() -> dict[str, str]:
-        raise RuntimeError("a bug")
-
-    handler = lambda_entry(app)
+    handler = handler_with_routes()
     capsys.readouterr()
     assert handler(http_api_event("GET", "/broken"), FakeLambdaContext())["statusCode"] == 500
     lines = emf_lines(capsys.readouterr().out)
