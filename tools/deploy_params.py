@@ -6,6 +6,7 @@ overrides too. This prints both, as one argument:
 
     sam deploy --config-env dev --parameter-overrides "$(python -m tools.deploy_params --config-env dev)"
     python -m tools.deploy_params --hash        # only the hash of migrations/
+    python -m tools.deploy_params --stack-name prod   # the stack name of a samconfig environment
 
 ``MigrationsHash`` is a hash of every file under migrations/ (names and contents, caches left out). The
 template hands it to the migration custom resource, and CloudFormation runs a custom resource's
@@ -63,6 +64,20 @@ def samconfig_overrides(config_env: str, samconfig: Path = SAMCONFIG) -> dict[st
     return parse_assignments(items)
 
 
+def stack_name(config_env: str, samconfig: Path = SAMCONFIG) -> str:
+    """The stack that ``sam deploy --config-env config_env`` deploys."""
+    with samconfig.open("rb") as handle:
+        config = tomllib.load(handle)
+    if config_env not in config:
+        raise KeyError(f"{samconfig.name} has no environment {config_env!r}")
+    environment = config[config_env]
+    for command in ("deploy", "global"):
+        name = environment.get(command, {}).get("parameters", {}).get("stack_name")
+        if name:
+            return str(name)
+    raise KeyError(f"{samconfig.name} names no stack for {config_env!r}")
+
+
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for item in items:
@@ -100,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--config-env", help="the samconfig.toml environment (default, dev, prod)")
     group.add_argument("--hash", action="store_true", help="print only the hash of migrations/")
+    group.add_argument("--stack-name", metavar="CONFIG_ENV", help="print the stack name of a samconfig environment")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="one more override (repeatable)"
     )
@@ -108,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(migrations_hash())
         return 0
     try:
+        if args.stack_name:
+            print(stack_name(args.stack_name))
+            return 0
         print(format_overrides(parameter_overrides(args.config_env, args.set)))
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"deploy_params: {exc}", file=sys.stderr)

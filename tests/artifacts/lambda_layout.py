@@ -47,12 +47,12 @@ def lambda_python() -> str:
 def sam_build(build_root: Path = BUILD_ROOT, architecture: str = BUILD_ARCHITECTURE) -> Path:
     """``sam build`` of template.yaml into build_root/build; returns that folder."""
     build_dir = build_root / "build"
+    # No ARCHITECTURE in the environment: the makefiles must take it from what SAM resolved from the
+    # template and --parameter-overrides, as for anyone who runs this command.
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "ARCHITECTURE"},
         # The makefile builds look for python3.12 on PATH; the pyenv shim fails unless 3.12 is active.
         "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
-        # SAM does not pass the template's Architecture to makefile builds (see shared/Makefile).
-        "ARCHITECTURE": architecture,
         "SAM_CLI_TELEMETRY": "0",
     }
     command = [

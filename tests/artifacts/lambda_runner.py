@@ -40,6 +40,20 @@ class Context:
         return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
+def run_snapstart_hooks(phase: str) -> dict[str, Any]:
+    """Play Lambda's part at a snapshot ("before") or a restore ("after"): run the hooks registered with
+    the stand-in snapshot_restore_py that the runtime folder holds (see tests/artifacts/test_snapstart.py)."""
+    runtime_hooks = importlib.import_module("snapshot_restore_py")
+    hooks = runtime_hooks.registered[phase]
+    for hook in hooks:
+        hook()
+    engine_module = sys.modules.get("learning_sessions.database")
+    pooled = None
+    if engine_module is not None and engine_module.get_engine.cache_info().currsize:
+        pooled = engine_module.get_engine().pool.checkedin()
+    return {"phase": phase, "hooks": len(hooks), "pooled_connections": pooled}
+
+
 def main(spec_path: str, output_path: str) -> None:
     spec: dict[str, Any] = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     sys.path[:0] = [spec["function_dir"], spec["layer_dir"], spec["runtime_dir"]]
@@ -64,6 +78,9 @@ def main(spec_path: str, output_path: str) -> None:
     results: list[Any] = []
     request_seconds: list[float] = []
     for event in spec["events"]:
+        if isinstance(event, dict) and "snapstart_phase" in event:
+            results.append(run_snapstart_hooks(event["snapstart_phase"]))
+            continue
         context = Context(spec.get("function_name", "function"), spec.get("timeout_ms", 10_000))
         before = time.perf_counter()
         results.append(handler(event, context))

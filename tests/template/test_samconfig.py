@@ -85,6 +85,19 @@ def test_prod_keeps_deletion_protection(samconfig: dict[str, Any]) -> None:
     assert deploy_params.samconfig_overrides("prod", SAMCONFIG)["DeletionProtection"] == "true"
 
 
+def test_prod_bounds_database_connections_with_the_rds_proxy(template: dict[str, Any]) -> None:
+    # The proxy, not the number of Lambda environments, decides how many connections reach Postgres.
+    prod = deploy_params.samconfig_overrides("prod", SAMCONFIG)
+    assert prod["EnableRdsProxy"] == "true"
+    assert template["Parameters"]["DatabaseInstanceClass"]["Default"] == "db.t4g.micro"
+    assert prod["DatabaseInstanceClass"] != "db.t4g.micro"
+
+
+def test_prod_has_a_standby_database_and_dev_does_not() -> None:
+    assert deploy_params.samconfig_overrides("prod", SAMCONFIG)["DatabaseMultiAz"] == "true"
+    assert deploy_params.samconfig_overrides("dev", SAMCONFIG).get("DatabaseMultiAz", "false") == "false"
+
+
 def test_the_local_build_never_lands_in_the_deployable_build_dir(samconfig: dict[str, Any]) -> None:
     local = samconfig["local"]
     build_dir = local["build"]["parameters"]["build_dir"]
@@ -145,3 +158,17 @@ def test_deploy_overrides_keep_the_environment_and_add_the_hash(capsys: pytest.C
 def test_deploy_params_rejects_an_unknown_environment(capsys: pytest.CaptureFixture[str]) -> None:
     assert deploy_params.main(["--config-env", "staging"]) == 2
     assert "staging" in capsys.readouterr().err
+
+
+def test_deploy_params_prints_each_environments_stack_name(
+    samconfig: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for env in ("default", "dev", "prod"):
+        assert deploy_params.main(["--stack-name", env]) == 0
+        assert capsys.readouterr().out.strip() == samconfig[env]["global"]["parameters"]["stack_name"]
+    assert deploy_params.main(["--stack-name", "staging"]) == 2
+
+
+def test_prod_releases_by_canary_and_dev_all_at_once() -> None:
+    assert deploy_params.samconfig_overrides("prod", SAMCONFIG)["DeploymentType"].startswith("Canary")
+    assert deploy_params.samconfig_overrides("dev", SAMCONFIG)["DeploymentType"] == "AllAtOnce"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tools.template_check import cfn_lint, load_template, sam_validate_lint, translate
+from tools.template_check import REPO_ROOT, cfn_lint, load_template, sam_validate_lint, translate
 
 Template = dict[str, Any]
 
@@ -106,16 +107,29 @@ def depends_on(resources: dict[str, Any], name: str, target: str) -> bool:
     return False
 
 
-def routes(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
-    """(METHOD, path) -> the function its integration invokes, from the HTTP API's OpenAPI body."""
+def integration_targets(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> the resource its integration invokes (a function or an alias), from the OpenAPI body."""
     (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
     found = {}
     for path, methods in api["Properties"]["Body"]["paths"].items():
         for method, operation in methods.items():
             uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-            (function,) = _SUB_NAME.findall(uri.replace("${AWS::Partition}", "").replace("${AWS::Region}", ""))
-            found[(method.upper(), path)] = function
+            (target,) = _SUB_NAME.findall(uri.replace("${AWS::Partition}", "").replace("${AWS::Region}", ""))
+            found[(method.upper(), path)] = target
     return found
+
+
+def function_of(resources: dict[str, Any], target: str) -> str:
+    """The function behind a function or an alias of it."""
+    if resources[target]["Type"] == "AWS::Lambda::Alias":
+        (function,) = references(resources[target]["Properties"]["FunctionName"])
+        return function
+    return target
+
+
+def routes(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> the function its integration invokes."""
+    return {route: function_of(resources, target) for route, target in integration_targets(resources).items()}
 
 
 # ---------------------------------------------------------------- API
@@ -133,7 +147,7 @@ def test_there_is_one_api_and_no_route_outside_its_body(resources: dict[str, Any
 
 def test_api_gateway_may_invoke_the_api_functions_and_only_them(resources: dict[str, Any]) -> None:
     invoked = {
-        next(references(permission["Properties"]["FunctionName"]))
+        function_of(resources, next(references(permission["Properties"]["FunctionName"])))
         for permission in of_type(resources, "AWS::Lambda::Permission").values()
     }
     assert invoked == set(API_FUNCTIONS)
@@ -158,8 +172,131 @@ def test_api_throttling_and_cors_come_from_parameters(resources: dict[str, Any])
     assert "Fn::Split" in cors["allowOrigins"]
 
 
+def test_cors_lets_browsers_send_and_read_the_apis_own_headers(resources: dict[str, Any]) -> None:
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    _, cors, _ = api["Properties"]["Body"]["x-amazon-apigateway-cors"]["Fn::If"]
+    # API Gateway compares header names case-insensitively; so does this.
+    allowed = {header.lower() for header in cors["allowHeaders"]}
+    assert allowed >= {"content-type", "authorization", "if-match", "idempotency-key"}
+    assert {header.lower() for header in cors["exposeHeaders"]} >= {"etag", "location", "retry-after"}
+    assert set(cors["allowMethods"]) >= {"GET", "POST", "PATCH", "DELETE"}
+
+
+def test_every_route_requires_a_token_from_the_jwt_authorizer(resources: dict[str, Any]) -> None:
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    body = api["Properties"]["Body"]
+    (scheme,) = body["components"]["securitySchemes"].values()
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "jwt"
+    assert authorizer["identitySource"] == "$request.header.Authorization"
+    operations = [
+        (path, method, operation) for path, methods in body["paths"].items() for method, operation in methods.items()
+    ]
+    assert {(method.upper(), path) for path, method, _ in operations} == set(EXPECTED_ROUTES)
+    (scheme_name,) = body["components"]["securitySchemes"]
+    for path, method, operation in operations:
+        # An empty list, or a missing "security", would make the route public.
+        assert operation.get("security") == [{scheme_name: []}], (method, path)
+    # Nothing else reaches a function: no function URL, no other API, no catch-all route.
+    assert of_type(resources, "AWS::Lambda::Url") == {}
+    assert not any(path.startswith("$default") or "{proxy+}" in path for path in body["paths"])
+
+
+def test_the_issuer_and_audience_are_parameters_with_a_cognito_default(translated: Template) -> None:
+    resources = translated["Resources"]
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    (scheme,) = api["Properties"]["Body"]["components"]["securitySchemes"].values()
+    jwt = scheme["x-amazon-apigateway-authorizer"]["jwtConfiguration"]
+    condition, cognito_issuer, given_issuer = jwt["issuer"]["Fn::If"]
+    assert condition == "CreateUserPool"
+    assert given_issuer == {"Ref": "JwtIssuer"}
+    assert set(references(cognito_issuer)) == {"UserPool"}
+    condition, cognito_audience, given_audience = jwt["audience"]["Fn::If"]
+    assert condition == "CreateUserPool"
+    assert cognito_audience == [{"Ref": "UserPoolClient"}]
+    assert given_audience == {"Fn::Split": [",", {"Ref": "JwtAudience"}]}
+    # The pool exists exactly when both parameters are empty, and a half-set pair is refused.
+    assert translated["Conditions"]["CreateUserPool"] == {
+        "Fn::And": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}, {"Fn::Equals": [{"Ref": "JwtAudience"}, ""]}]
+    }
+    for name in ("UserPool", "UserPoolClient"):
+        assert resources[name]["Condition"] == "CreateUserPool", name
+    assert translated["Rules"]["JwtIssuerAndAudienceTogether"]["Assertions"]
+    # Users are made by an administrator: a fresh stack is not open to self sign-up.
+    assert resources["UserPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert resources["UserPoolClient"]["Properties"]["GenerateSecret"] is False
+
+
+def test_sam_deploy_guided_sees_every_route_as_authorized() -> None:
+    # The check `sam deploy --guided` runs: a route it finds unauthorized asks "... Is this okay? [y/N]",
+    # and Enter stops the deployment.
+    from samcli.commands.deploy.auth_utils import auth_per_resource
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    from tools.template_check import TEMPLATE
+
+    stacks, _ = SamLocalStackProvider.get_stacks(str(TEMPLATE))
+    found = dict(auth_per_resource(stacks))
+    assert set(found) == set(API_FUNCTIONS)
+    assert all(found.values()), found
+
+
 def test_the_api_url_is_an_output(translated: Template) -> None:
     assert "SessionsApi" in set(references(translated["Outputs"]["ApiUrl"]["Value"]))
+
+
+def test_routes_invoke_the_live_alias_that_codedeploy_moves(resources: dict[str, Any]) -> None:
+    for route, target in integration_targets(resources).items():
+        alias = resources[target]
+        assert alias["Type"] == "AWS::Lambda::Alias", route
+        assert alias["Properties"]["Name"] == "live", route
+        # CloudFormation moves the alias only through the CodeDeploy deployment group.
+        (group,) = references(alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"])
+        assert resources[group]["Type"] == "AWS::CodeDeploy::DeploymentGroup", route
+    for permission in of_type(resources, "AWS::Lambda::Permission").values():
+        (target,) = references(permission["Properties"]["FunctionName"])
+        assert resources[target]["Type"] == "AWS::Lambda::Alias"
+
+
+def test_a_release_rolls_back_on_the_alarms(resources: dict[str, Any]) -> None:
+    groups = of_type(resources, "AWS::CodeDeploy::DeploymentGroup")
+    assert len(groups) == len(API_FUNCTIONS)
+    for name, group in groups.items():
+        properties = group["Properties"]
+        alarms = {next(references(alarm["Name"])) for alarm in properties["AlarmConfiguration"]["Alarms"]}
+        assert alarms == {"ReleaseServerErrorsAlarm", "FunctionErrorsAlarm"}, name
+        assert properties["AlarmConfiguration"]["Enabled"] is True, name
+        assert "DEPLOYMENT_STOP_ON_ALARM" in properties["AutoRollbackConfiguration"]["Events"], name
+    # The migrate function is invoked by CloudFormation, not shifted by CodeDeploy.
+    assert not any(
+        resource["Type"] == "AWS::Lambda::Alias" and "MigrateFunction" in set(references(resource["Properties"]))
+        for resource in resources.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("deployment_type", "config"), [("AllAtOnce", "AllAtOnce"), ("Canary10Percent5Minutes", "Canary10Percent5Minutes")]
+)
+def test_the_deployment_type_parameter_picks_the_codedeploy_configuration(
+    sam_template: Template, deployment_type: str, config: str
+) -> None:
+    # SAM resolves the parameter when it transforms the template (CloudFormation does it with the deployed value).
+    translated = translate(sam_template, {"DeploymentType": deployment_type})
+    for group in of_type(translated["Resources"], "AWS::CodeDeploy::DeploymentGroup").values():
+        name = group["Properties"]["DeploymentConfigName"]["Fn::Sub"]
+        assert name == ["CodeDeployDefault.Lambda${ConfigName}", {"ConfigName": config}]
+
+
+def test_snapstart_is_a_switch_on_the_api_functions_published_versions(resources: dict[str, Any]) -> None:
+    for name in API_FUNCTIONS:
+        assert resources[name]["Properties"]["SnapStart"] == {
+            "ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}
+        }, name
+    assert resources["MigrateFunction"]["Properties"]["SnapStart"] == {"ApplyOn": "None"}
+    # Lambda refuses SnapStart together with provisioned concurrency or ephemeral storage over 512 MB.
+    for name in API_FUNCTIONS:
+        assert "ProvisionedConcurrencyConfig" not in str(resources[name]), name
+        assert resources[name]["Properties"].get("EphemeralStorage", {"Size": 512})["Size"] <= 512, name
 
 
 # ---------------------------------------------------------------- functions
@@ -242,6 +379,26 @@ def test_the_migration_custom_resource_is_backed_by_migrate(resources: dict[str,
     assert properties["MigrationsHash"] == {"Ref": "MigrationsHash"}
 
 
+def test_a_replaced_database_is_migrated_before_the_api_uses_it(resources: dict[str, Any]) -> None:
+    # CloudFormation sends Update only when a property changes: the instance's identity is one, so a new
+    # (empty) instance gets the migrations, and the API functions still wait for them.
+    properties = resources["DatabaseMigration"]["Properties"]
+    assert properties["DatabaseResourceId"] == {"Fn::GetAtt": ["Database", "DbiResourceId"]}
+
+
+def test_the_migrate_function_is_never_retried_by_lambda(resources: dict[str, Any]) -> None:
+    # CloudFormation invokes it asynchronously; Lambda's two default retries could run a migration again
+    # alongside a rollback.
+    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    properties = config["Properties"]
+    assert properties["FunctionName"] == {"Ref": "MigrateFunction"}
+    # The custom resource's ServiceToken is the unqualified ARN, which invokes $LATEST.
+    assert resources["DatabaseMigration"]["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
+    assert properties["Qualifier"] == "$LATEST"
+    assert properties["MaximumRetryAttempts"] == 0
+    assert properties["MaximumEventAgeInSeconds"] < resources["DatabaseMigration"]["Properties"]["ServiceTimeout"]
+
+
 def test_api_functions_wait_for_the_migration(resources: dict[str, Any]) -> None:
     for name in API_FUNCTIONS:
         assert "DatabaseMigration" in as_list(resources[name].get("DependsOn", [])), name
@@ -280,6 +437,43 @@ def test_the_database_is_never_dropped_with_the_stack(resources: dict[str, Any])
     assert properties["DBInstanceClass"] == {"Ref": "DatabaseInstanceClass"}
 
 
+def test_the_engine_is_a_major_version_and_the_zones_are_parameters(
+    sam_template: Template, resources: dict[str, Any]
+) -> None:
+    engine = sam_template["Parameters"]["DatabaseEngineVersion"]
+    # A pinned minor is deprecated within a year, and RDS's own minor upgrades would drift from it.
+    assert all(re.fullmatch(r"\d+", version) for version in engine["AllowedValues"])
+    assert engine["Default"] in engine["AllowedValues"]
+    assert resources["Database"]["Properties"]["EngineVersion"] == {"Ref": "DatabaseEngineVersion"}
+    assert resources["Database"]["Properties"]["AutoMinorVersionUpgrade"] is True
+    family = resources["DatabaseParameterGroup"]["Properties"]["Family"]
+    assert family == {"Fn::Sub": "postgres${DatabaseEngineVersion}"}
+    for subnet, parameter, index in (
+        ("PrivateSubnetA", "AvailabilityZoneA", 0),
+        ("PrivateSubnetB", "AvailabilityZoneB", 1),
+    ):
+        _, given, default = resources[subnet]["Properties"]["AvailabilityZone"]["Fn::If"]
+        assert given == {"Ref": parameter}
+        assert default == {"Fn::Select": [index, {"Fn::GetAZs": ""}]}
+        assert sam_template["Parameters"][parameter]["Default"] == ""
+
+
+def test_the_stack_policy_refuses_to_replace_what_holds_data(resources: dict[str, Any]) -> None:
+    policy = json.loads((REPO_ROOT / "docs" / "stack-policy.json").read_text(encoding="utf-8"))
+    denied = {
+        resource.removeprefix("LogicalResourceId/")
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Deny" and "Update:Replace" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    # Everything that keeps data (a snapshot or the resource itself) on replacement, and nothing unknown.
+    keeps_data = {
+        name for name, resource in resources.items() if resource.get("UpdateReplacePolicy") in ("Snapshot", "Retain")
+    }
+    assert keeps_data == {"Database", "UserPool"}
+    assert denied == keeps_data
+
+
 def test_only_the_functions_and_the_proxy_reach_the_database_on_5432(resources: dict[str, Any]) -> None:
     assert "SecurityGroupIngress" not in resources["DatabaseSecurityGroup"]["Properties"]
     ingress = [
@@ -309,6 +503,18 @@ def test_the_vpc_has_no_route_to_the_internet_but_the_endpoints_it_needs(resourc
     assert secrets["PrivateDnsEnabled"] is True
 
 
+def test_idempotency_records_need_no_store_of_their_own(resources: dict[str, Any]) -> None:
+    # They live in Postgres, written in the same transaction as the row they answer for.
+    assert of_type(resources, "AWS::DynamoDB::Table") == {}
+    services = {
+        resource["Properties"]["ServiceName"]["Fn::Sub"]
+        for resource in of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    }
+    assert not any("dynamodb" in service for service in services)
+    for name in ALL_FUNCTIONS:
+        assert "IDEMPOTENCY_TABLE" not in resources[name]["Properties"]["Environment"]["Variables"], name
+
+
 def test_the_rds_proxy_is_optional_and_used_only_by_the_api_functions(resources: dict[str, Any]) -> None:
     for name in ("DatabaseProxy", "DatabaseProxyTargetGroup", "ProxyRole", "ProxySecurityGroup"):
         assert resources[name]["Condition"] == "UseRdsProxy", name
@@ -317,6 +523,109 @@ def test_the_rds_proxy_is_optional_and_used_only_by_the_api_functions(resources:
         assert host["Fn::If"][0] == "UseRdsProxy", name
     migrate_host = resources["MigrateFunction"]["Properties"]["Environment"]["Variables"]["POSTGRES_HOST_OVERRIDE"]
     assert migrate_host == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
+
+
+def test_database_connections_are_bounded(sam_template: Template, resources: dict[str, Any]) -> None:
+    # Postgres closes idle sessions, so frozen or discarded environments give their slot back.
+    parameters = resources["DatabaseParameterGroup"]["Properties"]["Parameters"]
+    assert parameters["idle_session_timeout"] == {"Ref": "DatabaseIdleSessionTimeoutMs"}
+    timeout_ms = sam_template["Parameters"]["DatabaseIdleSessionTimeoutMs"]["Default"]
+    assert 30_000 < timeout_ms <= 15 * 60_000
+    # Reserved concurrency caps each API function's environments, when the parameter asks for it.
+    for name in API_FUNCTIONS:
+        assert resources[name]["Properties"]["ReservedConcurrentExecutions"] == {
+            "Fn::If": ["ReserveConcurrency", {"Ref": "FunctionReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }, name
+    assert resources["MigrateFunction"]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "AWS::NoValue"}
+    assert sam_template["Parameters"]["FunctionReservedConcurrency"]["Default"] == 0
+    # With the proxy: a share of max_connections, and a borrow wait shorter than the function's timeout.
+    pool = resources["DatabaseProxyTargetGroup"]["Properties"]["ConnectionPoolConfigurationInfo"]
+    assert pool["MaxConnectionsPercent"] < 100
+    assert pool["ConnectionBorrowTimeout"] < min(resources[name]["Properties"]["Timeout"] for name in API_FUNCTIONS)
+
+
+# ---------------------------------------------------------------- observability
+
+ALARM_TOPIC_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> set[tuple[str, str]]:
+    """(namespace, metric name) pairs that an alarm watches, directly or through metric math."""
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        return {(str(properties["Namespace"]), properties["MetricName"])}
+    return {
+        (str(query["MetricStat"]["Metric"]["Namespace"]), query["MetricStat"]["Metric"]["MetricName"])
+        for query in properties["Metrics"]
+        if "MetricStat" in query
+    }
+
+
+def test_api_access_logs_are_json_in_a_group_with_a_retention(resources: dict[str, Any]) -> None:
+    (stage,) = of_type(resources, "AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["AccessLogSettings"]
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "routeKey", "status", "responseLatency", "integrationError", "authorizerError"} <= set(fields)
+    (group,) = references(settings["DestinationArn"])
+    assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+    assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_the_api_functions_publish_metrics_under_one_namespace(resources: dict[str, Any]) -> None:
+    namespace = resources["ListSessionsFunction"]["Properties"]["Environment"]["Variables"][
+        "POWERTOOLS_METRICS_NAMESPACE"
+    ]
+    for name in API_FUNCTIONS:
+        assert resources[name]["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == namespace
+    # One namespace per stack: dev's errors must not move prod's alarms in a shared account.
+    assert namespace == {"Fn::Sub": "LearningSessions/${AWS::StackName}"}
+    dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    assert "{" + namespace["Fn::Sub"] + "," in dashboard
+    release_alarm = resources["ReleaseServerErrorsAlarm"]["Properties"]
+    assert release_alarm["Namespace"] == namespace
+    assert release_alarm["MetricName"] == "ServerErrors"
+
+
+def test_alarms_cover_the_api_the_functions_and_the_database_and_notify_the_topic(
+    resources: dict[str, Any],
+) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    watched = set().union(*(alarm_metrics(alarm) for alarm in alarms.values()))
+    assert {
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/ApiGateway", "Latency"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/RDS", "FreeStorageSpace"),
+    } <= watched
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == ALARM_TOPIC_ACTIONS, name
+        assert alarm["Properties"]["OKActions"] == ALARM_TOPIC_ACTIONS, name
+    assert alarms["ApiLatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    # The function alarms add up every API function, not just one.
+    for name in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        summed = {
+            next(references(query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]))
+            for query in alarms[name]["Properties"]["Metrics"]
+            if "MetricStat" in query
+        }
+        assert summed == set(API_FUNCTIONS), name
+
+
+def test_the_dashboard_shows_every_api_function_and_the_database(resources: dict[str, Any]) -> None:
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    assert json.loads(body)["widgets"]
+    for name in (*API_FUNCTIONS, "Database", "SessionsApi"):
+        assert "${" + name + "}" in body, name
+
+
+def test_the_database_grows_its_storage_and_has_insights_and_an_optional_standby(resources: dict[str, Any]) -> None:
+    properties = resources["Database"]["Properties"]
+    assert properties["MaxAllocatedStorage"] == {"Ref": "DatabaseMaxAllocatedStorage"}
+    assert properties["EnablePerformanceInsights"] == {"Ref": "EnablePerformanceInsights"}
+    assert properties["MultiAZ"] == {"Ref": "DatabaseMultiAz"}
 
 
 # ---------------------------------------------------------------- IAM
@@ -350,6 +659,7 @@ def test_no_policy_grants_wildcards_on_secrets(resources: dict[str, Any]) -> Non
 
 
 def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict[str, Any]) -> None:
+    # Idempotency-Key records live in Postgres, in the row's own transaction: no function needs DynamoDB.
     for name in ALL_FUNCTIONS:
         (role,) = references(resources[name]["Properties"]["Role"])
         properties = resources[role]["Properties"]
@@ -367,16 +677,6 @@ def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict
                 "Resource": SECRET_ARN,
             }
         ]
-        if name == "CreateSessionFunction":
-            # Only POST takes an Idempotency-Key, so only it may touch the records, item by item.
-            expected.append(
-                {
-                    "Sid": "IdempotencyRecords",
-                    "Effect": "Allow",
-                    "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-                    "Resource": {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
-                }
-            )
         assert statements == expected, name
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,27 +47,78 @@ def test_actionlint_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_suite_runs_on_every_push_against_postgres() -> None:
+SHA_PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+
+def uses_lines() -> list[str]:
+    return [
+        line.split("uses:", 1)[1].strip()
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith(("uses:", "- uses:"))
+    ]
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_tag() -> None:
+    found = uses_lines()
+    assert found
+    for used in found:
+        if used.startswith("./"):
+            continue  # this repository's own reusable workflows
+        assert SHA_PINNED.match(used), used
+
+
+def test_the_suite_runs_once_per_push_against_postgres() -> None:
     workflow = load("test.yml")
-    assert "push" in workflow["on"]
+    # Pushes to main run it through deploy.yml (workflow_call), every other branch directly: never both.
+    assert workflow["on"]["push"]["branches-ignore"] == ["main"]
     assert "workflow_call" in workflow["on"]
+    assert load("deploy.yml")["on"]["push"]["branches"] == ["main"]
     (job,) = workflow["jobs"].values()
     assert job["services"]["postgres"]["image"].startswith("postgres:")
     assert job["env"]["TEST_POSTGRES_URL"].startswith("postgresql+pg8000://")
     (setup_python,) = steps_using(job, "actions/setup-python")
     assert setup_python["with"]["python-version"] == "3.12"
-    assert any(step.get("run") == "make test" for step in job["steps"])
+    # make test includes the template checks: once.
+    assert [step.get("run") for step in job["steps"] if "run" in step] == ["make install", "make test"]
 
 
-def test_prod_deploys_after_dev_and_both_after_the_tests() -> None:
+def scripts(job: dict[str, Any]) -> str:
+    return "\n".join(str(step.get("run", "")) for step in job["steps"])
+
+
+def test_one_package_goes_to_dev_is_tested_there_then_goes_to_prod() -> None:
     jobs = load("deploy.yml")["jobs"]
     assert jobs["test"]["uses"] == "./.github/workflows/test.yml"
-    assert jobs["dev"]["needs"] == "test"
-    assert jobs["prod"]["needs"] == "dev"
+    assert jobs["package"]["needs"] == "test"
+    assert jobs["dev"]["needs"] == "package"
+    assert jobs["e2e-dev"]["needs"] == "dev"
+    assert jobs["prod"]["needs"] == "e2e-dev"
+    # Only the package job builds; both deployments take its artifact.
+    package = scripts(jobs["package"])
+    assert "sam build" in package
+    assert "sam package" in package
+    assert "--output-template-file packaged.yaml" in package
+    (upload,) = steps_using(jobs["package"], "actions/upload-artifact")
     for name in ("dev", "prod"):
         assert jobs[name]["uses"] == "./.github/workflows/deploy-environment.yml"
         assert jobs[name]["with"]["config-env"] == name
+        assert jobs[name]["with"]["package-artifact"] == upload["with"]["name"]
         assert jobs[name]["permissions"]["id-token"] == "write"
+    (deploy_job,) = load("deploy-environment.yml")["jobs"].values()
+    deploy = scripts(deploy_job)
+    assert "sam build" not in deploy
+    assert "sam package" not in deploy
+    assert "--template-file packaged.yaml" in deploy
+    (download,) = steps_using(deploy_job, "actions/download-artifact")
+    assert download["with"]["name"] == "${{ inputs.package-artifact }}"
+
+
+def test_the_http_tests_run_against_dev_with_a_token() -> None:
+    job = load("deploy.yml")["jobs"]["e2e-dev"]
+    assert job["env"]["LEARNING_SESSIONS_API_URL"] == "${{ needs.dev.outputs.api-url }}"
+    assert "LEARNING_SESSIONS_API_TOKEN=" in scripts(job)
+    assert "pytest tests/http" in scripts(job)
 
 
 def test_each_deployment_assumes_a_role_through_oidc_in_its_github_environment() -> None:
@@ -77,7 +129,7 @@ def test_each_deployment_assumes_a_role_through_oidc_in_its_github_environment()
     (credentials,) = steps_using(job, "aws-actions/configure-aws-credentials")
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert "aws-access-key-id" not in credentials["with"]
-    scripts = "\n".join(str(step.get("run", "")) for step in job["steps"])
-    assert 'sam build --config-env "$CONFIG_ENV"' in scripts
-    assert 'sam deploy --config-env "$CONFIG_ENV" --parameter-overrides "$overrides"' in scripts
-    assert "tools.deploy_params" in scripts
+    deploy = scripts(job)
+    assert '--config-env "$CONFIG_ENV" --parameter-overrides "$overrides"' in deploy
+    assert "tools.deploy_params" in deploy
+    assert "set-stack-policy" in deploy
