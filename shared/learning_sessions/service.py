@@ -16,9 +16,6 @@ from learning_sessions.etags import check_if_match
 from learning_sessions.schemas import SessionCreate, SessionUpdate
 from learning_sessions.status import SessionStatus
 
-# Entering a status stamps its timestamp, unless the client sent that field itself.
-_STAMPED_ON_ENTRY = {SessionStatus.IN_PROGRESS: "started_at", SessionStatus.COMPLETED: "completed_at"}
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -27,10 +24,27 @@ def utcnow() -> datetime:
 def apply_lifecycle(
     values: MutableMapping[str, Any], *, previous_status: str | None, sent: Collection[str], now: datetime
 ) -> None:
+    """The lifecycle rule, on create (previous_status None) and update alike.
+
+    Only fields the client did not send in this request are touched, and only when the status
+    changes: leaving `completed` clears completed_at, entering `planned` clears started_at;
+    entering `in_progress` stamps an empty started_at, entering `completed` an empty
+    completed_at. A stamp never contradicts the other field: completed_at is at least
+    started_at, started_at at most completed_at. So the chronology check can only fail on
+    values the client sent, never on one the server set.
+    """
     status = values["status"]
-    stamp_field = _STAMPED_ON_ENTRY.get(status)
-    if stamp_field and status != previous_status and stamp_field not in sent and values.get(stamp_field) is None:
-        values[stamp_field] = now
+    if status == previous_status:
+        return
+    if status != SessionStatus.COMPLETED and "completed_at" not in sent:
+        values["completed_at"] = None
+    if status == SessionStatus.PLANNED and "started_at" not in sent:
+        values["started_at"] = None
+    started_at, completed_at = values.get("started_at"), values.get("completed_at")
+    if status == SessionStatus.IN_PROGRESS and "started_at" not in sent and started_at is None:
+        values["started_at"] = now if completed_at is None else min(now, completed_at)
+    if status == SessionStatus.COMPLETED and "completed_at" not in sent and completed_at is None:
+        values["completed_at"] = now if started_at is None else max(now, started_at)
 
 
 def check_chronology(values: MutableMapping[str, Any]) -> None:
