@@ -7,7 +7,7 @@ import binascii
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -24,8 +24,11 @@ from learning_sessions.http_errors import (
     api_error_proxy_result,
     register_error_handlers,
 )
-from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
+from learning_sessions.schemas import MAX_ID, CanonicalInt, Session, SessionEnvelope, SessionPage
 from learning_sessions.settings import get_settings
+
+if TYPE_CHECKING:
+    from learning_sessions.service import Page
 
 # Handlers import these from here, so that their first import is this package (see __init__).
 __all__ = ["Body", "Query", "Response"]
@@ -36,7 +39,12 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-s
 # API Gateway matches paths exactly, so the collection answers with and without the slash.
 COLLECTION_PATHS = ("/api/sessions/", "/api/sessions")
 ITEM_PATH = "/api/sessions/<id>"
-SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id.")]
+SessionId = Annotated[
+    CanonicalInt, Path(ge=1, le=MAX_ID, description="The session's id: decimal digits, no sign or leading zero.")
+]
+PageSize = Annotated[
+    CanonicalInt, Query(ge=1, le=100, description="Page size: decimal digits, no sign or leading zero.")
+]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -76,6 +84,44 @@ def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] 
     return Response(status_code=status_code, content_type=JSON, body=payload.model_dump_json(), headers=headers)
 
 
+# Lambda refuses a synchronous response over 6 MB (6,291,456 bytes), and API Gateway then answers
+# 500. The runtime sends the proxy result as JSON, so the body is escaped once more. Assumed at its
+# worst (json.dumps with ensure_ascii): a character outside the BMP costs 12 bytes (a \uXXXX pair),
+# another non-ASCII one 6, a control character 7 (\u001f, backslash escaped again), a quote 4.
+# A page's rows stay within this many such bytes; the rest of the response (envelope, cursor,
+# headers: under 1 KB) leaves over a megabyte to spare. One row always fits: a 1 MB request body
+# stores at most 3 MB of such bytes.
+PAGE_BYTE_BUDGET = 5_000_000
+_WORST_BYTES_PER_CHARACTER = 12
+# A row's escaped size besides its three free-text fields: keys, id, status, four timestamps.
+_ROW_BYTES_BESIDES_TEXT = 512
+
+
+def page_response(page: Page) -> Response[str]:
+    """A page of sessions within PAGE_BYTE_BUDGET: fewer rows, and a cursor to the rest, if need be."""
+    sessions = [Session.model_validate(row) for row in page.rows]
+    count = _rows_within_budget(sessions)
+    return json_response(200, SessionPage(data=sessions[:count], next_cursor=page.next_cursor(count)))
+
+
+def _rows_within_budget(sessions: list[Session]) -> int:
+    # Usually a bound from the text fields' lengths settles it; only a page that might be over the
+    # budget has its rows measured as the runtime would encode them.
+    bound = sum(
+        _ROW_BYTES_BESIDES_TEXT
+        + _WORST_BYTES_PER_CHARACTER * (len(s.title) + len(s.description or "") + len(s.difficulty or ""))
+        for s in sessions
+    )
+    if bound <= PAGE_BYTE_BUDGET:
+        return len(sessions)
+    used = 0
+    for count, session in enumerate(sessions):
+        used += len(json.dumps(session.model_dump_json())) + 1  # and a comma
+        if used > PAGE_BYTE_BUDGET:
+            return max(count, 1)
+    return len(sessions)
+
+
 def session_response(status_code: int, row: Mapping[Any, Any]) -> Response[str]:
     """One session in the envelope, with the ETag of its version."""
     return json_response(status_code, SessionEnvelope(data=Session.model_validate(row)), {"ETag": etag_for(row)})
@@ -93,6 +139,9 @@ def parse_json_object(text: str) -> dict[str, Any]:
         raise BadRequest(f"Request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
     except RecursionError:
         raise BadRequest("Request body is nested too deeply") from None
+    except ValueError:
+        # Not a JSONDecodeError: an integer literal over Python's int-conversion limit (4,300 digits).
+        raise BadRequest("Request body has a number too long to read") from None
     if not isinstance(value, dict):
         raise BadRequest("Request body must be a JSON object")
     return value
@@ -109,8 +158,17 @@ def _reject_constant(name: str) -> Any:
     raise BadRequest(f"Request body contains {name}, which is not JSON")
 
 
-def _is_json_media_type(content_type: str) -> bool:
-    return content_type.split(";", 1)[0].strip().lower() == JSON
+def _check_media_type(content_type: str | None) -> None:
+    """application/json, in UTF-8: no charset parameter, or charset=utf-8 (any case, quoted or not)."""
+    if content_type is None:
+        raise UnsupportedMediaType("A request body needs Content-Type: application/json")
+    media_type, *parameters = content_type.split(";")
+    if media_type.strip().lower() != JSON:
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise UnsupportedMediaType("The body must be UTF-8: send charset=utf-8 or no charset")
 
 
 def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any]:
@@ -122,9 +180,7 @@ def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send identity-encoded JSON")
-    content_type = headers.get("content-type")
-    if content_type is not None and not _is_json_media_type(content_type):
-        raise UnsupportedMediaType("Content-Type must be application/json")
+    _check_media_type(headers.get("content-type"))
     too_large = PayloadTooLarge(f"Request body must be at most {max_bytes} bytes")
     try:
         if event.get("isBase64Encoded"):

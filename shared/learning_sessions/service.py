@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, RowMapping
 
 from learning_sessions import queries
-from learning_sessions.cursor import decode_cursor, encode_cursor
+from learning_sessions.cursor import Filter, decode_cursor, encode_cursor, list_filter
 from learning_sessions.database import read_only, retry_if_disconnected, single_statement
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.etags import check_if_match
@@ -132,17 +133,29 @@ def delete_session(engine: Engine, session_id: int, *, if_match: str | None = No
         raise not_found(session_id)
 
 
-def list_sessions(
-    engine: Engine, *, limit: int, status: str | None, cursor: str | None
-) -> tuple[list[RowMapping], str | None]:
-    after = decode_cursor(cursor) if cursor is not None else None
+@dataclass(frozen=True)
+class Page:
+    """Up to `limit` rows of the list, whether more follow, and the filter they were read under."""
+
+    rows: list[RowMapping]
+    more: bool
+    filter: Filter
+
+    def next_cursor(self, count: int) -> str | None:
+        """The cursor to the rows after the first `count` of these; None if none follow."""
+        if count == len(self.rows) and not self.more:
+            return None
+        last = self.rows[count - 1]
+        return encode_cursor(last["created_at"], last["id"], self.filter)
+
+
+def list_sessions(engine: Engine, *, limit: int, status: str | None, cursor: str | None) -> Page:
+    filter = list_filter(status=status)
+    after = decode_cursor(cursor, filter) if cursor is not None else None
 
     def read() -> list[RowMapping]:
         with read_only(engine) as conn:
             return list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
 
     rows = retry_if_disconnected(read)
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last["created_at"], last["id"])
+    return Page(rows=rows[:limit], more=len(rows) > limit, filter=filter)
