@@ -74,4 +74,4 @@ def test_a_cursor_in_another_offset_is_read_as_utc() -> None:
     payload = b'["2025-01-01T01:00:00+01:00", 3, {"status": null}]'
     moment, _ = decode_cursor(base64.urlsafe_b64encode(payload).decode(), ALL)
     assert moment == datetime(2025, 1, 1, tzinfo=UTC)
-    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0
+    assert moment.tzinfo == UTC
