@@ -24,7 +24,9 @@ engine = get_engine()
 @app.get(COLLECTION_PATHS[1], responses=LIST_RESPONSES, operation_id=LIST_NO_SLASH_OPERATION)
 def list_sessions(
     limit: PageSize = 50,
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the previous page, under the same status filter.")
+    ] = None,
     status: Annotated[SessionStatus | None, Query(description="Only sessions in this status.")] = None,
 ) -> Response[str]:
     return page_response(service.list_sessions(engine, limit=limit, status=status, cursor=cursor))

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
+from annotated_types import Ge, Le
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -24,7 +25,15 @@ from learning_sessions.http_errors import (
     api_error_proxy_result,
     register_error_handlers,
 )
-from learning_sessions.schemas import MAX_ID, CanonicalInt, Session, SessionEnvelope, SessionPage
+from learning_sessions.schemas import (
+    CANONICAL_DECIMAL,
+    MAX_ID,
+    MAX_PAGE_SIZE,
+    PAGE_BYTE_BUDGET,
+    Session,
+    SessionEnvelope,
+    SessionPage,
+)
 from learning_sessions.settings import get_settings
 
 if TYPE_CHECKING:
@@ -39,11 +48,20 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-s
 # API Gateway matches paths exactly, so the collection answers with and without the slash.
 COLLECTION_PATHS = ("/api/sessions/", "/api/sessions")
 ITEM_PATH = "/api/sessions/<id>"
+# Path and query integers: canonical decimal digits, then the range (schemas.CANONICAL_DECIMAL).
 SessionId = Annotated[
-    CanonicalInt, Path(ge=1, le=MAX_ID, description="The session's id: decimal digits, no sign or leading zero.")
+    int,
+    Ge(1),
+    Le(MAX_ID),
+    CANONICAL_DECIMAL,
+    Path(description="The session's id, in decimal digits without sign or leading zero."),
 ]
 PageSize = Annotated[
-    CanonicalInt, Query(ge=1, le=100, description="Page size: decimal digits, no sign or leading zero.")
+    int,
+    Ge(1),
+    Le(MAX_PAGE_SIZE),
+    CANONICAL_DECIMAL,
+    Query(description="Page size, in decimal digits without sign or leading zero."),
 ]
 IfMatch = Annotated[
     str | None,
@@ -84,14 +102,10 @@ def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] 
     return Response(status_code=status_code, content_type=JSON, body=payload.model_dump_json(), headers=headers)
 
 
-# Lambda refuses a synchronous response over 6 MB (6,291,456 bytes), and API Gateway then answers
-# 500. The runtime sends the proxy result as JSON, so the body is escaped once more. Assumed at its
-# worst (json.dumps with ensure_ascii): a character outside the BMP costs 12 bytes (a \uXXXX pair),
-# another non-ASCII one 6, a control character 7 (\u001f, backslash escaped again), a quote 4.
-# A page's rows stay within this many such bytes; the rest of the response (envelope, cursor,
-# headers: under 1 KB) leaves over a megabyte to spare. One row always fits: a 1 MB request body
-# stores at most 3 MB of such bytes.
-PAGE_BYTE_BUDGET = 5_000_000
+# The page byte budget (schemas.PAGE_BYTE_BUDGET) counts a row's bytes as the runtime may encode
+# them at worst: the body is escaped once more inside the proxy result's JSON, and with
+# ensure_ascii a character outside the BMP costs 12 bytes (a \uXXXX pair), another non-ASCII one
+# 6, a control character 7 (\u001f, its backslash escaped again), a quote 4.
 _WORST_BYTES_PER_CHARACTER = 12
 # A row's escaped size besides its three free-text fields: keys, id, status, four timestamps.
 _ROW_BYTES_BESIDES_TEXT = 512

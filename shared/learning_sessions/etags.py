@@ -12,7 +12,8 @@ from learning_sessions.errors import BadRequest, PreconditionFailed
 # mean the same in ECMA-262: whitespace is HTTP's (space and tab), not \s, and the server
 # matches with fullmatch (Python's $ would also match before a final newline).
 _OWS = "[ \\t]*"
-_TAG = '(W/)?"[^"]*"'
+# RFC 9110's etagc: visible ASCII but the quote, and obs-text (U+0080-U+00FF).
+_TAG = '(W/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
 _IF_MATCH_BODY = f"{_OWS}(\\*|{_TAG}({_OWS},{_OWS}{_TAG})*){_OWS}"
 IF_MATCH_PATTERN = f"^{_IF_MATCH_BODY}$"
 _IF_MATCH = re.compile(_IF_MATCH_BODY)

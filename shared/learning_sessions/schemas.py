@@ -23,6 +23,14 @@ from learning_sessions.status import SessionStatus
 # Ids stay within what every JSON client can hold exactly (JavaScript's safe integers),
 # far below BIGINT's limit; larger ones cannot exist, so they are refused before any query.
 MAX_ID = 2**53 - 1
+MAX_PAGE_SIZE = 100
+# Lambda refuses a synchronous response over 6 MB (6,291,456 bytes), and API Gateway then answers
+# 500. The Python runtime sends the handler's proxy result as JSON, escaping the body once more:
+# with ensure_ascii=False on python3.12 only, ensure_ascii=True on the others (awslambdaric's
+# marshaller), so the worst case is assumed. A page's rows stay within this many such bytes; the
+# rest of the response (envelope, cursor, headers: under 1 KB) leaves over a megabyte to spare.
+# One row always fits: a 1 MB request body stores at most about 3.2 MB of them.
+PAGE_BYTE_BUDGET = 5_000_000
 
 
 def _canonical_decimal(value: Any) -> Any:
@@ -43,15 +51,27 @@ def _canonical_decimal(value: Any) -> Any:
 
 _CANONICAL_DECIMAL = re.compile("[1-9][0-9]*")
 _MAX_BOUND_DIGITS = len(str(MAX_ID))
-# An integer path or query parameter: what every handler declares its ids and limits with.
-CanonicalInt = Annotated[int, BeforeValidator(_canonical_decimal)]
+# The check of every integer path or query parameter. Its bounds go before it as Ge/Le, not in
+# Path()/Query(): after a validator, Pydantic writes them into the schema as "ge"/"le" instead
+# of minimum/maximum.
+CANONICAL_DECIMAL = BeforeValidator(_canonical_decimal)
 
 
 # RFC 3339's date-time, except that the offset may be left out (the time is then taken as UTC).
 # Up to 6 fraction digits: the microseconds stored; more would be cut off silently. [0-9], not
 # \d: Python's \d also matches other scripts' digits. The document states this same pattern; the
 # server matches it with fullmatch, since Python's $ would also match before a final newline.
-_DATETIME_BODY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+# Fields are bounded as far as a pattern can; a day the month lacks (02-30), a leap second, and a
+# time that leaves years 1-9999 once converted to UTC are refused by the parser and the UTC check.
+_TWO_DIGITS_TO_59 = "[0-5][0-9]"
+_HOUR = "([01][0-9]|2[0-3])"
+_YEAR_1_TO_9999 = "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # no lookahead: fuzzers
+_DATETIME_BODY = (
+    f"{_YEAR_1_TO_9999}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    f"[Tt]{_HOUR}:{_TWO_DIGITS_TO_59}:{_TWO_DIGITS_TO_59}"
+    r"(\.[0-9]{1,6})?"
+    f"([Zz]|[+-]{_HOUR}:{_TWO_DIGITS_TO_59})?"
+)
 DATETIME_PATTERN = f"^{_DATETIME_BODY}$"
 _DATETIME = re.compile(_DATETIME_BODY)
 
@@ -153,6 +173,17 @@ Difficulty = Annotated[
 ]
 
 
+# Stated in the document on both bodies' status, and in the README; service.apply_lifecycle does it.
+LIFECYCLE_RULE = (
+    "When a request changes the status (on create: always), timestamps it does not send follow the "
+    "status: any status but `completed` clears `completed_at`, and `planned` also clears `started_at`; "
+    "entering `in_progress` sets an empty `started_at` to now (or to `completed_at`, if that is "
+    "earlier), entering `completed` sets an empty `completed_at` to now (or to `started_at`, if that "
+    "is later). Timestamps the request sends are kept as sent, and `completed_at` earlier than "
+    "`started_at` is 422, which can only come from values the client sent."
+)
+
+
 class SessionCreate(BaseModel):
     """Body of POST /api/sessions/."""
 
@@ -160,7 +191,7 @@ class SessionCreate(BaseModel):
 
     title: Title
     description: Description | None = None
-    status: SessionStatus = SessionStatus.PLANNED
+    status: SessionStatus = Field(default=SessionStatus.PLANNED, description=LIFECYCLE_RULE)
     difficulty: Difficulty | None = None
     started_at: RequestDateTime | None = None
     completed_at: RequestDateTime | None = None
@@ -177,7 +208,7 @@ class SessionUpdate(BaseModel):
     # Values are read only through changes(), so None never escapes as a title.
     title: Title = Field(default=None)  # type: ignore[assignment]
     description: Description | None = None
-    status: SessionStatus = Field(default=None)  # type: ignore[assignment]
+    status: SessionStatus = Field(default=None, description=LIFECYCLE_RULE)  # type: ignore[assignment]
     difficulty: Difficulty | None = None
     started_at: RequestDateTime | None = None
     completed_at: RequestDateTime | None = None
@@ -212,7 +243,10 @@ class SessionPage(BaseModel):
     model_config = ConfigDict(title="SessionPage")
 
     data: list[Session]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor`, with the same `status`, to get the next page; null on the last page. "
+        "A page can have fewer than `limit` rows and a cursor: see the page byte budget."
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -106,7 +106,7 @@ def test_surrogates_and_huge_numbers_in_the_query_are_422(api: LambdaApiClient, 
 def test_surrogates_and_huge_numbers_in_if_match_are_4xx(api: LambdaApiClient, headers: dict[str, str]) -> None:
     created = api.create()
     for method in ("PATCH", "DELETE"):
-        body = {"json_body": {"title": "changed"}} if method == "PATCH" else {}
+        body: dict[str, Any] = {"json_body": {"title": "changed"}} if method == "PATCH" else {}
         response = api.request(method, f"/api/sessions/{created['id']}", headers=headers, **body)
         assert 400 <= response.status < 500, response.body
         assert_error(response.body, response.json()["error"]["code"])
@@ -162,9 +162,8 @@ NOT_CANONICAL = ["1_0", "1.0", "+1", "01", " 1", "1 ", "-1", "0", "00", "1e1", "
 @pytest.mark.parametrize("spelling", NOT_CANONICAL)
 def test_only_canonical_decimal_digits_are_ids(api: LambdaApiClient, spelling: str) -> None:
     created = api.create()
-    assert created["id"] == 1 or spelling != "1"
     for method in ("GET", "PATCH", "DELETE"):
-        body = {"json_body": {"title": "changed"}} if method == "PATCH" else {}
+        body: dict[str, Any] = {"json_body": {"title": "changed"}} if method == "PATCH" else {}
         response = api.request(method, f"/api/sessions/{spelling}", **body)
         assert response.status == 422, (method, spelling, response.body)
         assert response.json()["error"]["details"][0]["loc"] == ["path", "id"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from learning_sessions.api import PAGE_BYTE_BUDGET
+from learning_sessions.schemas import PAGE_BYTE_BUDGET
 from tests.client import LambdaApiClient
 from tests.events import http_api_event
 from tests.lambda_functions import FakeLambdaContext
