@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.client import LambdaApiClient
 from tests.events import http_api_event
@@ -285,3 +287,60 @@ def test_only_rfc3339_date_times_are_datetimes(api: LambdaApiClient, value: str)
 def test_rfc3339_date_times_are_accepted(api: LambdaApiClient, value: str, stored: str) -> None:
     created = api.create(completed_at=value)
     assert created["completed_at"] == stored
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"title": "ok", "status": "\\udfff"}',
+        '{"title": "ok", "\\udfff": 1}',
+        '{"title": "ok", "started_at": "\\ud800"}',
+        '{"title": "ok", "difficulty": 1' + "0" * 4400 + "}",
+        '{"title": "ok", "started_at": 1e999999}',
+    ],
+    ids=["status", "key", "datetime", "huge-in-string-field", "huge-float"],
+)
+def test_other_hostile_bodies_are_4xx(api: LambdaApiClient, body: str) -> None:
+    response = api.post("/api/sessions/", raw_body=body)
+    assert 400 <= response.status < 500, response.body
+    assert_error(response.body, response.json()["error"]["code"])
+    assert_nothing_stored(api)
+
+
+# Values a hostile client puts in any field: lone surrogates, huge and odd numbers, dates of
+# every ISO-8601 and RFC 3339 shape, and ordinary text, mixed.
+_AWKWARD_CHARACTER = st.sampled_from(["\udfff", "\ud800", "\x00", "\x1f", "\x85", "\ufeff", " ", "\U0001f600"])
+_HOSTILE_TEXT = st.lists(_AWKWARD_CHARACTER | st.characters(), max_size=8).map("".join) | st.sampled_from(
+    ["1_0", "+1", "01", "1.0", "2025-01-01", "2025-W01-1", "2025-001", "planned"]
+)
+_HOSTILE_DATETIME = st.datetimes(timezones=st.timezones() | st.none()).map(
+    lambda moment: moment.isoformat()
+) | st.from_regex(
+    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?\Z"
+)
+_HOSTILE_VALUE = (
+    _HOSTILE_TEXT
+    | _HOSTILE_DATETIME
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.sampled_from([None, True, 1.5, [], {}, 2**63])
+)
+_FIELDS = ["title", "description", "status", "difficulty", "started_at", "completed_at"]
+
+
+@given(method=st.sampled_from(["POST", "PATCH"]), field=st.sampled_from(_FIELDS), value=_HOSTILE_VALUE)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_hostile_value_in_any_field_is_a_json_4xx_or_a_session_that_round_trips(
+    api: LambdaApiClient, method: str, field: str, value: Any
+) -> None:
+    before = api.create(title="before")
+    path = "/api/sessions/" if method == "POST" else f"/api/sessions/{before['id']}"
+    response = api.request(method, path, raw_body=json.dumps({"title": "ok", field: value}))
+    assert response.status in (200, 201, 400, 422), response.body
+    if response.status >= 400:
+        assert_error(response.body, response.json()["error"]["code"])
+        assert api.get(f"/api/sessions/{before['id']}").json()["data"] == before
+        return
+    saved = response.json()["data"]
+    assert api.get(f"/api/sessions/{saved['id']}").json()["data"] == saved
+    if field in ("title", "description", "difficulty"):
+        assert saved[field] == value
