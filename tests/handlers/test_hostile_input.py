@@ -318,7 +318,7 @@ _HOSTILE_DATETIME = st.datetimes(timezones=st.timezones() | st.none()).map(
 ) | st.from_regex(
     r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?\Z"
 )
-_HOSTILE_VALUE = (
+_HOSTILE_VALUE: st.SearchStrategy[Any] = (
     _HOSTILE_TEXT
     | _HOSTILE_DATETIME
     | st.integers(min_value=-(10**30), max_value=10**30)
