@@ -123,8 +123,9 @@ def _rows_within_budget(sessions: list[Session]) -> int:
     # budget has its rows measured as the runtime would encode them.
     bound = sum(
         _ROW_BYTES_BESIDES_TEXT
-        + _WORST_BYTES_PER_CHARACTER * (len(s.title) + len(s.description or "") + len(s.difficulty or ""))
-        for s in sessions
+        + _WORST_BYTES_PER_CHARACTER
+        * (len(session.title) + len(session.description or "") + len(session.difficulty or ""))
+        for session in sessions
     )
     if bound <= PAGE_BYTE_BUDGET:
         return len(sessions)
