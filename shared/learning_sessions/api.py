@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -86,8 +87,23 @@ _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
+class _WholeSegmentResolver(APIGatewayHttpResolver):
+    """Routes matched as API Gateway matches them.
+
+    API Gateway hands the function rawPath percent-decoded and routes {id} to any one path
+    segment. Powertools' route patterns end in $, which Python also matches before a final
+    newline, and take only some characters into a parameter: /api/sessions/1%0A would be session
+    1. Here a parameter is the whole segment, whatever it holds, so its own validation decides
+    (422), and the path must end where the route ends.
+    """
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = r"^{}\Z") -> re.Pattern[str]:
+        return re.compile(base_regex.format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
+
+
 def create_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object)
+    app = _WholeSegmentResolver(enable_validation=True, json_body_deserializer=parse_json_object)
     register_error_handlers(app, logger)
     return app
 
