@@ -185,7 +185,7 @@ def max_id(db: BenchDatabase) -> int:
 
 def cursor_at(db: BenchDatabase, fraction: float) -> tuple[str, int]:
     """The API's cursor for the row at `fraction` of the way down the list order, and its position."""
-    from learning_sessions.cursor import encode_cursor
+    from learning_sessions.cursor import encode_cursor, list_filter
     from learning_sessions.tables import learning_sessions as table
 
     total = db.count()
@@ -197,18 +197,18 @@ def cursor_at(db: BenchDatabase, fraction: float) -> tuple[str, int]:
             .offset(position - 1)
             .limit(1)
         ).one()
-    return encode_cursor(created_at, int(session_id)), position
+    return encode_cursor(created_at, int(session_id), list_filter(status=None)), position
 
 
 def explain(db: BenchDatabase, *, deep_cursor: str, session_id: int) -> dict[str, list[str]]:
     """The plans of the project's own statements (captured as SQLAlchemy sends them), by case."""
     from learning_sessions import queries
-    from learning_sessions.cursor import decode_cursor
+    from learning_sessions.cursor import decode_cursor, list_filter
 
     cases: dict[str, Any] = {
         "list first page": lambda conn: queries.list_sessions(conn, limit=51, status=None, after=None),
         "list deep page": lambda conn: queries.list_sessions(
-            conn, limit=51, status=None, after=decode_cursor(deep_cursor)
+            conn, limit=51, status=None, after=decode_cursor(deep_cursor, list_filter(status=None))
         ),
         "list by status": lambda conn: queries.list_sessions(conn, limit=51, status="completed", after=None),
         "get by id": lambda conn: queries.fetch_session(conn, session_id),

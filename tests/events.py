@@ -35,7 +35,7 @@ def http_api_event(
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": path,
-        "rawQueryString": urlencode(query or {}),
+        "rawQueryString": urlencode(query or {}, errors="surrogatepass"),
         "headers": all_headers,
         "requestContext": {
             "accountId": "123456789012",

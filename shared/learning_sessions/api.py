@@ -6,10 +6,12 @@ import base64
 import binascii
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from annotated_types import Ge, Le
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -27,8 +29,19 @@ from learning_sessions.http_errors import (
     register_error_handlers,
 )
 from learning_sessions.idempotency import CreatedSession
-from learning_sessions.schemas import MAX_ID, Session, SessionEnvelope
+from learning_sessions.schemas import (
+    CANONICAL_DECIMAL,
+    MAX_ID,
+    MAX_PAGE_SIZE,
+    PAGE_BYTE_BUDGET,
+    Session,
+    SessionEnvelope,
+    SessionPage,
+)
 from learning_sessions.settings import get_settings
+
+if TYPE_CHECKING:
+    from learning_sessions.service import Page
 
 # Handlers import these from here, so that their first import is this package (see __init__).
 __all__ = ["Body", "Query", "Response"]
@@ -39,7 +52,21 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "learning-s
 # API Gateway matches paths exactly, so the collection answers with and without the slash.
 COLLECTION_PATHS = ("/api/sessions/", "/api/sessions")
 ITEM_PATH = "/api/sessions/<id>"
-SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The session's id.")]
+# Path and query integers: canonical decimal digits, then the range (schemas.CANONICAL_DECIMAL).
+SessionId = Annotated[
+    int,
+    Ge(1),
+    Le(MAX_ID),
+    CANONICAL_DECIMAL,
+    Path(description="The session's id, in decimal digits without sign or leading zero."),
+]
+PageSize = Annotated[
+    int,
+    Ge(1),
+    Le(MAX_PAGE_SIZE),
+    CANONICAL_DECIMAL,
+    Query(description="Page size, in decimal digits without sign or leading zero."),
+]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -67,8 +94,23 @@ _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
+class _WholeSegmentResolver(APIGatewayHttpResolver):
+    """Routes matched as API Gateway matches them.
+
+    API Gateway hands the function rawPath percent-decoded and routes {id} to any one path
+    segment. Powertools' route patterns end in $, which Python also matches before a final
+    newline, and take only some characters into a parameter: /api/sessions/1%0A would be session
+    1. Here a parameter is the whole segment, whatever it holds, so its own validation decides
+    (422), and the path must end where the route ends.
+    """
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = r"^{}\Z") -> re.Pattern[str]:
+        return re.compile(base_regex.format(re.sub(r"(<\w+>)", r"(?P\1[^/]+)", rule)))
+
+
 def create_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_object)
+    app = _WholeSegmentResolver(enable_validation=True, json_body_deserializer=parse_json_object)
     register_error_handlers(app, logger)
     return app
 
@@ -81,6 +123,41 @@ def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] 
     annotated -> Response[str], and openapi.py names the body's model for the document.
     """
     return Response(status_code=status_code, content_type=JSON, body=payload.model_dump_json(), headers=headers)
+
+
+# The page byte budget (schemas.PAGE_BYTE_BUDGET) counts a row's bytes as the runtime may encode
+# them at worst: the body is escaped once more inside the proxy result's JSON, and with
+# ensure_ascii a character outside the BMP costs 12 bytes (a \uXXXX pair), another non-ASCII one
+# 6, a control character 7 (\u001f, its backslash escaped again), a quote 4.
+_WORST_BYTES_PER_CHARACTER = 12
+# A row's escaped size besides its three free-text fields: keys, id, status, four timestamps.
+_ROW_BYTES_BESIDES_TEXT = 512
+
+
+def page_response(page: Page) -> Response[str]:
+    """A page of sessions within PAGE_BYTE_BUDGET: fewer rows, and a cursor to the rest, if need be."""
+    sessions = [Session.model_validate(row) for row in page.rows]
+    count = _rows_within_budget(sessions)
+    return json_response(200, SessionPage(data=sessions[:count], next_cursor=page.next_cursor(count)))
+
+
+def _rows_within_budget(sessions: list[Session]) -> int:
+    # Usually a bound from the text fields' lengths settles it; only a page that might be over the
+    # budget has its rows measured as the runtime would encode them.
+    bound = sum(
+        _ROW_BYTES_BESIDES_TEXT
+        + _WORST_BYTES_PER_CHARACTER
+        * (len(session.title) + len(session.description or "") + len(session.difficulty or ""))
+        for session in sessions
+    )
+    if bound <= PAGE_BYTE_BUDGET:
+        return len(sessions)
+    used = 0
+    for count, session in enumerate(sessions):
+        used += len(json.dumps(session.model_dump_json())) + 1  # and a comma
+        if used > PAGE_BYTE_BUDGET:
+            return max(count, 1)
+    return len(sessions)
 
 
 def session_response(status_code: int, row: Mapping[Any, Any]) -> Response[str]:
@@ -106,6 +183,9 @@ def parse_json_object(text: str) -> dict[str, Any]:
         raise BadRequest(f"Request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
     except RecursionError:
         raise BadRequest("Request body is nested too deeply") from None
+    except ValueError:
+        # Not a JSONDecodeError: an integer literal over Python's int-conversion limit (4,300 digits).
+        raise BadRequest("Request body has a number too long to read") from None
     if not isinstance(value, dict):
         raise BadRequest("Request body must be a JSON object")
     return value
@@ -122,8 +202,17 @@ def _reject_constant(name: str) -> Any:
     raise BadRequest(f"Request body contains {name}, which is not JSON")
 
 
-def _is_json_media_type(content_type: str) -> bool:
-    return content_type.split(";", 1)[0].strip().lower() == JSON
+def _check_media_type(content_type: str | None) -> None:
+    """application/json, in UTF-8: no charset parameter, or charset=utf-8 (any case, quoted or not)."""
+    if content_type is None:
+        raise UnsupportedMediaType("A request body needs Content-Type: application/json")
+    media_type, *parameters = content_type.split(";")
+    if media_type.strip().lower() != JSON:
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise UnsupportedMediaType("The body must be UTF-8: send charset=utf-8 or no charset")
 
 
 def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any]:
@@ -135,9 +224,7 @@ def with_decoded_body(event: Mapping[Any, Any], max_bytes: int) -> dict[str, Any
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send identity-encoded JSON")
-    content_type = headers.get("content-type")
-    if content_type is not None and not _is_json_media_type(content_type):
-        raise UnsupportedMediaType("Content-Type must be application/json")
+    _check_media_type(headers.get("content-type"))
     too_large = PayloadTooLarge(f"Request body must be at most {max_bytes} bytes")
     try:
         if event.get("isBase64Encoded"):

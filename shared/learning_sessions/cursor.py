@@ -1,33 +1,53 @@
-"""Opaque keyset-pagination cursors: the (created_at, id) of the last row of a page."""
+"""Opaque keyset-pagination cursors: the (created_at, id) of the last row of a page, and its filter.
+
+A cursor is base64url of the JSON array [created_at, id, filter], where filter is the object of
+the list's filters it was issued under (today {"status": ...}). A cursor is valid only under the
+same filter: a page after a position in one list is not a page of another. A filter added later
+(an owner, say) is one more key in that object; cursors issued before it then no longer match and
+are refused, never read as a position in a different list.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from learning_sessions.errors import ValidationFailed, field_error
 from learning_sessions.schemas import MAX_ID
 
 Position = tuple[datetime, int]
+Filter = Mapping[str, str | None]
 
 
-def encode_cursor(created_at: datetime, session_id: int) -> str:
-    raw = json.dumps([created_at.isoformat(), session_id], separators=(",", ":")).encode()
+def list_filter(*, status: str | None) -> Filter:
+    """The filter a list request is read under, as its cursors carry it."""
+    return {"status": status}
+
+
+def encode_cursor(created_at: datetime, session_id: int, filter: Filter) -> str:
+    raw = json.dumps([created_at.isoformat(), session_id, dict(filter)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(cursor: str) -> Position:
+def decode_cursor(cursor: str, filter: Filter) -> Position:
+    """The position a cursor names, if it is one this API issued under this same filter."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_text, session_id = json.loads(raw)
+        created_at_text, session_id, issued_under = json.loads(raw)
         created_at = datetime.fromisoformat(created_at_text)
         if created_at.tzinfo is None or type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise ValueError(cursor)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise ValidationFailed(
-            "Invalid cursor",
-            [field_error(["query", "cursor"], "cursor_invalid", "Cursor is not one this API returned")],
-        ) from None
+        # As UTC here, where an overflow (year 1 with a positive offset) is still a bad cursor.
+        created_at = created_at.astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError, OverflowError):
+        raise _invalid("cursor_invalid", "Cursor is not one this API returned") from None
+    if issued_under != filter:
+        raise _invalid("cursor_filter_mismatch", "Cursor was issued for a list with other filters (status)")
     return created_at, session_id
+
+
+def _invalid(error_type: str, message: str) -> ValidationFailed:
+    return ValidationFailed("Invalid cursor", [field_error(["query", "cursor"], error_type, message)])

@@ -8,9 +8,15 @@ from typing import Any
 
 from learning_sessions.errors import BadRequest, PreconditionFailed
 
-# "*" or a comma-separated list of entity tags; also stated in the OpenAPI document.
-IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
-_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+# "*" or a comma-separated list of entity tags; also stated in the OpenAPI document, so written to
+# mean the same in ECMA-262: whitespace is HTTP's (space and tab), not \s, and the server
+# matches with fullmatch (Python's $ would also match before a final newline).
+_OWS = "[ \\t]*"
+# RFC 9110's etagc: visible ASCII but the quote, and obs-text (U+0080-U+00FF).
+_TAG = '(W/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
+_IF_MATCH_BODY = f"{_OWS}(\\*|{_TAG}({_OWS},{_OWS}{_TAG})*){_OWS}"
+IF_MATCH_PATTERN = f"^{_IF_MATCH_BODY}$"
+_IF_MATCH = re.compile(_IF_MATCH_BODY)
 _ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
@@ -31,7 +37,7 @@ def check_if_match(if_match: str | None, row: Mapping[Any, Any]) -> None:
 
 
 def _strong_tags(header: str) -> set[str]:
-    if not _IF_MATCH.match(header):
+    if not _IF_MATCH.fullmatch(header):
         raise BadRequest('If-Match must be "*" or a list of entity tags such as "12.3"')
     # Weak tags never match under strong comparison.
     return {f'"{opaque}"' for weak, opaque in _ENTITY_TAG.findall(header) if not weak}

@@ -11,18 +11,20 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
-from learning_sessions.schemas import ErrorEnvelope, SessionEnvelope, SessionPage
+from learning_sessions.schemas import PAGE_BYTE_BUDGET, ErrorEnvelope, SessionEnvelope, SessionPage
 
 JSON = "application/json"
 
 _ETAG = {"ETag": {"description": "The session's version, for If-Match.", "schema": {"type": "string"}}}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 _ERROR_DESCRIPTIONS = {
-    400: "Malformed body: not a JSON object, not UTF-8 text, or with duplicate keys.",
+    400: "Malformed body: not a JSON object, not UTF-8 text, with duplicate keys, nested too deeply, "
+    "or with an integer literal of over 4,300 digits.",
     404: "No session with this id.",
     412: "If-Match does not name the session's current ETag.",
     413: "Request body over 1 MB.",
-    415: "Content-Type is not application/json, or the body is content-encoded.",
+    415: "A body without Content-Type, with one other than application/json, with a charset other than "
+    "UTF-8, or content-encoded.",
     422: "A field, parameter or header is invalid; details list each one.",
     503: "The database is unavailable; nothing was changed. Retry after Retry-After seconds.",
 }
@@ -84,7 +86,19 @@ def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, 
     return {status: response} | {code: _error(code) for code in sorted(errors)}
 
 
-LIST_RESPONSES = _responses((200, _success("A page of sessions, newest first.", SessionPage)), 422, 503)
+LIST_RESPONSES = _responses(
+    (
+        200,
+        _success(
+            "A page of sessions, newest first: at most `limit` rows, and fewer when more would take the "
+            f"page over {PAGE_BYTE_BUDGET:,} bytes as Lambda may encode it (under its 6 MB response limit); "
+            "`next_cursor` then leads to the rest. A page always has at least one row if any remain.",
+            SessionPage,
+        ),
+    ),
+    422,
+    503,
+)
 CREATE_RESPONSES = _responses(
     (
         201,

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, RowMapping
 
 from learning_sessions import queries
-from learning_sessions.cursor import decode_cursor, encode_cursor
+from learning_sessions.cursor import Filter, decode_cursor, encode_cursor, list_filter
 from learning_sessions.database import read_only, retry_if_disconnected, single_statement
 from learning_sessions.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.etags import check_if_match
 from learning_sessions.idempotency import CreatedSession, IdempotentRequest
 from learning_sessions.schemas import SessionCreate, SessionUpdate
 from learning_sessions.status import SessionStatus
-
-# Entering a status stamps its timestamp, unless the client sent that field itself.
-_STAMPED_ON_ENTRY = {SessionStatus.IN_PROGRESS: "started_at", SessionStatus.COMPLETED: "completed_at"}
 
 
 def utcnow() -> datetime:
@@ -28,10 +26,27 @@ def utcnow() -> datetime:
 def apply_lifecycle(
     values: MutableMapping[str, Any], *, previous_status: str | None, sent: Collection[str], now: datetime
 ) -> None:
+    """The lifecycle rule, on create (previous_status None) and update alike.
+
+    Only fields the client did not send in this request are touched, and only when the status
+    changes: leaving `completed` clears completed_at, entering `planned` clears started_at;
+    entering `in_progress` stamps an empty started_at, entering `completed` an empty
+    completed_at. A stamp never contradicts the other field: completed_at is at least
+    started_at, started_at at most completed_at. So the chronology check can only fail on
+    values the client sent, never on one the server set.
+    """
     status = values["status"]
-    stamp_field = _STAMPED_ON_ENTRY.get(status)
-    if stamp_field and status != previous_status and stamp_field not in sent and values.get(stamp_field) is None:
-        values[stamp_field] = now
+    if status == previous_status:
+        return
+    if status != SessionStatus.COMPLETED and "completed_at" not in sent:
+        values["completed_at"] = None
+    if status == SessionStatus.PLANNED and "started_at" not in sent:
+        values["started_at"] = None
+    started_at, completed_at = values.get("started_at"), values.get("completed_at")
+    if status == SessionStatus.IN_PROGRESS and "started_at" not in sent and started_at is None:
+        values["started_at"] = now if completed_at is None else min(now, completed_at)
+    if status == SessionStatus.COMPLETED and "completed_at" not in sent and completed_at is None:
+        values["completed_at"] = now if started_at is None else max(now, started_at)
 
 
 def check_chronology(values: MutableMapping[str, Any]) -> None:
@@ -144,17 +159,29 @@ def delete_session(engine: Engine, session_id: int, *, if_match: str | None = No
         raise not_found(session_id)
 
 
-def list_sessions(
-    engine: Engine, *, limit: int, status: str | None, cursor: str | None
-) -> tuple[list[RowMapping], str | None]:
-    after = decode_cursor(cursor) if cursor is not None else None
+@dataclass(frozen=True)
+class Page:
+    """Up to `limit` rows of the list, whether more follow, and the filter they were read under."""
+
+    rows: list[RowMapping]
+    more: bool
+    filter: Filter
+
+    def next_cursor(self, count: int) -> str | None:
+        """The cursor to the rows after the first `count` of these; None if none follow."""
+        if count == len(self.rows) and not self.more:
+            return None
+        last = self.rows[count - 1]
+        return encode_cursor(last["created_at"], last["id"], self.filter)
+
+
+def list_sessions(engine: Engine, *, limit: int, status: str | None, cursor: str | None) -> Page:
+    filter = list_filter(status=status)
+    after = decode_cursor(cursor, filter) if cursor is not None else None
 
     def read() -> list[RowMapping]:
         with read_only(engine) as conn:
             return list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
 
     rows = retry_if_disconnected(read)
-    if len(rows) <= limit:
-        return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last["created_at"], last["id"])
+    return Page(rows=rows[:limit], more=len(rows) > limit, filter=filter)

@@ -7,17 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from tools import openapi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def generated() -> dict[str, Any]:
-    return openapi.build_document()
 
 
 def template_routes() -> set[tuple[str, str]]:

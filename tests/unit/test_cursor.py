@@ -8,22 +8,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learning_sessions.cursor import decode_cursor, encode_cursor
+from learning_sessions.cursor import decode_cursor, encode_cursor, list_filter
 from learning_sessions.errors import ValidationFailed
 from learning_sessions.schemas import MAX_ID
+
+ALL = list_filter(status=None)
 
 
 @given(moment=st.datetimes(timezones=st.just(UTC)), session_id=st.integers(min_value=1, max_value=MAX_ID))
 @settings(max_examples=300, deadline=None)
 def test_round_trip(moment: datetime, session_id: int) -> None:
-    assert decode_cursor(encode_cursor(moment, session_id)) == (moment, session_id)
+    assert decode_cursor(encode_cursor(moment, session_id, ALL), ALL) == (moment, session_id)
 
 
 @given(garbage=st.text(max_size=80) | st.binary(max_size=60).map(lambda b: b.hex()))
 @settings(max_examples=500, deadline=None)
 def test_garbage_is_a_validation_error(garbage: str) -> None:
     try:
-        moment, session_id = decode_cursor(garbage)
+        moment, session_id = decode_cursor(garbage, ALL)
     except ValidationFailed as exc:
         assert exc.details[0]["loc"] == ["query", "cursor"]
     else:
@@ -41,10 +43,35 @@ def test_garbage_is_a_validation_error(garbage: str) -> None:
         '{"a": 1}',
         '["2025-01-01T00:00:00+00:00", true]',
         '["2025-01-01T00:00:00+00:00", 9223372036854775808]',
+        '["2025-01-01T00:00:00+00:00", 1]',  # issued before cursors carried their filter
+        '["2025-01-01T00:00:00+00:00", 1, {}]',
+        # Valid until converted to UTC: year 0 or 10000 (these were a 500).
+        '["0001-01-01T00:00:00+01:00", 5, {"status": null}]',
+        '["9999-12-31T23:59:59.999999-00:01", 5, {"status": null}]',
     ],
 )
 def test_well_formed_but_wrong_cursors_are_refused(payload: str) -> None:
     import base64
 
     with pytest.raises(ValidationFailed):
-        decode_cursor(base64.urlsafe_b64encode(payload.encode()).decode())
+        decode_cursor(base64.urlsafe_b64encode(payload.encode()).decode(), ALL)
+
+
+def test_a_cursor_holds_only_under_the_filter_it_was_issued_under() -> None:
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    in_progress = list_filter(status="in_progress")
+    cursor = encode_cursor(moment, 7, in_progress)
+    assert decode_cursor(cursor, list_filter(status="in_progress")) == (moment, 7)
+    for other in (ALL, list_filter(status="completed"), {"status": "in_progress", "owner": "someone"}):
+        with pytest.raises(ValidationFailed) as refused:
+            decode_cursor(cursor, other)
+        assert refused.value.details[0]["type"] == "cursor_filter_mismatch"
+
+
+def test_a_cursor_in_another_offset_is_read_as_utc() -> None:
+    import base64
+
+    payload = b'["2025-01-01T01:00:00+01:00", 3, {"status": null}]'
+    moment, _ = decode_cursor(base64.urlsafe_b64encode(payload).decode(), ALL)
+    assert moment == datetime(2025, 1, 1, tzinfo=UTC)
+    assert moment.tzinfo == UTC
