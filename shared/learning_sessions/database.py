@@ -122,8 +122,12 @@ def create_db_engine(settings: Settings) -> Engine:
         "timeout": settings.db_connect_timeout,
         "application_name": "learning-sessions",
     }
+    # Startup parameters cost nothing per request. UTC whatever the server or database default:
+    # in another zone Postgres prints extreme years as BC or as year 10000, which no parser reads.
+    startup_params = {"TimeZone": "UTC"}
     if settings.db_statement_timeout_ms:
-        connect_args["startup_params"] = {"statement_timeout": str(settings.db_statement_timeout_ms)}
+        startup_params["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    connect_args["startup_params"] = startup_params
     # False, not None: with None pg8000 still builds a default SSL context (loading the CA
     # bundle, about 17 ms) and asks the server for TLS, a round trip, before falling back.
     connect_args["ssl_context"] = False if settings.postgres_sslmode == "disable" else _ssl_context(settings)
