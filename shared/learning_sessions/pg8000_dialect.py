@@ -98,7 +98,7 @@ class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
             dbapi_connection.execute_simple("rollback")
 
 
-def sqlstate(exc: BaseException) -> str:
+def sqlstate(exc: BaseException | None) -> str:
     """The SQLSTATE of an error the server sent, or "" for any other error."""
     # pg8000 puts the server's error fields in args[0] as a dict; "C" is the SQLSTATE.
     fields = exc.args[0] if isinstance(exc, DatabaseError) and exc.args and isinstance(exc.args[0], dict) else {}

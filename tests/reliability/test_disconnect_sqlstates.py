@@ -87,7 +87,7 @@ def socket_fault(monkeypatch: pytest.MonkeyPatch) -> SocketFault:
             fault.armed = False
             fault.fired += 1
             raise ConnectionResetError(104, "Connection reset by peer")
-        original(self, cursor, statement, parameters, context)
+        original(self, cursor, statement, parameters, context)  # type: ignore[no-untyped-call]
 
     # The parent's do_execute: the one pg8000_dialect wraps, with prepared statements off.
     monkeypatch.setattr(PGDialect_pg8000, "do_execute", flaky)

@@ -176,7 +176,7 @@ def black_hole() -> Iterator[int]:
 
 
 def assert_client_is_bounded() -> None:
-    config = _secrets_provider(1.0).client.meta.config
+    config: Any = _secrets_provider(1.0).client.meta.config  # botocore's Config is untyped
     assert (config.connect_timeout, config.read_timeout) == (1.0, 1.0)
     assert config.retries == {"total_max_attempts": SECRET_READ_ATTEMPTS, "mode": "standard"}
 
