@@ -23,11 +23,12 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import URL, Engine, create_engine, text
+from sqlalchemy import URL, Engine, NullPool, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from learning_sessions.database_config import SECRET_READ_ATTEMPTS, _secrets_provider, forget_cached_secrets
 from tests.client import LambdaApiClient
-from tests.databases import in_ci, migrate
+from tests.databases import in_ci, migrate, postgres_admin_url, postgres_unavailable
 from tests.lambda_functions import load_handlers
 
 pytestmark = pytest.mark.postgres
@@ -52,14 +53,51 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     forget_cached_secrets()
 
 
+def checks_passwords(admin_url: URL) -> bool:
+    """Whether the server refuses a wrong password (the suite's own server may trust everyone)."""
+    role = f"probe_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'right-Pa55'"))
+        probe = create_engine(admin_url.set(username=role, password="wrong-Pa55"), poolclass=NullPool)
+        try:
+            probe.connect().close()
+        except DBAPIError:
+            return True
+        return False
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
 def password_server() -> Iterator[URL]:
-    """A throwaway Postgres server that checks passwords (scram-sha-256); its admin URL."""
+    """The admin URL of a Postgres server that checks passwords.
+
+    The suite's own server if it does (CI's postgres image uses scram-sha-256), else a throwaway
+    cluster with scram-sha-256 (pg_createcluster, as root).
+    """
+    try:
+        suite_server_checks = checks_passwords(postgres_admin_url())
+    except (DBAPIError, OSError) as exc:
+        postgres_unavailable(f"{type(exc).__name__}: {exc}")
+    if suite_server_checks:
+        yield postgres_admin_url()
+        return
     if shutil.which("pg_createcluster") is None or os.geteuid() != 0:
-        message = "pg_createcluster (postgresql-common, as root) is needed to start a server with password auth"
+        message = (
+            "the Postgres server at TEST_POSTGRES_URL accepts any password, and starting one that checks "
+            "them needs pg_createcluster (postgresql-common) as root"
+        )
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
+    yield from throwaway_password_cluster()
+
+
+def throwaway_password_cluster() -> Iterator[URL]:
     subprocess.run(["pg_dropcluster", "--stop", "15", CLUSTER], capture_output=True, check=False)
     # initdb runs as the postgres user, so the password file must be readable by it (pytest's
     # temporary directories are not).
@@ -97,6 +135,24 @@ def admin(password_server: URL) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture
+def role_and_database(password_server: URL, admin: Engine) -> Iterator[tuple[str, str]]:
+    """A login role with a password and a migrated database it owns, dropped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    # Unique names: the server may be the suite's own, shared with other runs.
+    role, database = f"rotation_app_{suffix}", f"rotation_{suffix}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'first-Pa55'"))
+        conn.execute(text(f"CREATE DATABASE {database} OWNER {role}"))
+    try:
+        migrate(password_server.set(username=role, password="first-Pa55", database=database))
+        yield role, database
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
+            conn.execute(text(f"DROP ROLE {role}"))
+
+
 def wait_until_gone(admin: Engine, user: str) -> None:
     """pg_terminate_backend only signals: wait until the backends have really gone.
 
@@ -113,31 +169,28 @@ def wait_until_gone(admin: Engine, user: str) -> None:
     raise AssertionError(f"the backends of {user} did not end")
 
 
-def put_secret(arn: str, password: str) -> None:
+def put_secret(arn: str, username: str, password: str) -> None:
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=arn, SecretString=json.dumps({"username": "app", "password": password})
+        SecretId=arn, SecretString=json.dumps({"username": username, "password": password})
     )
 
 
 @pytest.mark.usefixtures("aws_environment")
-def test_requests_keep_succeeding_across_a_password_rotation(password_server: URL, admin: Engine) -> None:
-    database = f"rotation_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text("DROP ROLE IF EXISTS app"))
-        conn.execute(text("CREATE ROLE app LOGIN PASSWORD 'first-Pa55'"))
-        conn.execute(text(f"CREATE DATABASE {database} OWNER app"))
-    migrate(password_server.set(username="app", password="first-Pa55", database=database))
+def test_requests_keep_succeeding_across_a_password_rotation(
+    password_server: URL, admin: Engine, role_and_database: tuple[str, str]
+) -> None:
+    role, database = role_and_database
     with mock_aws():
         # What ManageMasterUserPassword creates: credentials only; the address is the function's.
         arn = boto3.client("secretsmanager").create_secret(
-            Name="rds!db-rotation", SecretString=json.dumps({"username": "app", "password": "first-Pa55"})
+            Name="rds!db-rotation", SecretString=json.dumps({"username": role, "password": "first-Pa55"})
         )["ARN"]
         api = LambdaApiClient(
             load_handlers(
                 {
                     "POSTGRES_SECRET_ARN": arn,
-                    "POSTGRES_HOST_OVERRIDE": "127.0.0.1",
-                    "POSTGRES_PORT": str(CLUSTER_PORT),
+                    "POSTGRES_HOST_OVERRIDE": password_server.host or "127.0.0.1",
+                    "POSTGRES_PORT": str(password_server.port or 5432),
                     "POSTGRES_DB": database,
                 }
             )
@@ -148,15 +201,16 @@ def test_requests_keep_succeeding_across_a_password_rotation(password_server: UR
         # The rotation, as Secrets Manager's RDS rotation does it: the database, then the secret.
         # The function's cached copy of the secret still holds the old password.
         with admin.connect() as conn:
-            conn.execute(text("ALTER ROLE app PASSWORD 'second-Pa55'"))
-        put_secret(arn, "second-Pa55")
+            conn.execute(text(f"ALTER ROLE {role} PASSWORD 'second-Pa55'"))
+        put_secret(arn, role, "second-Pa55")
         # The next request needs a new connection: the old one is gone (a restart, a failover).
         with admin.connect() as conn:
             killed = conn.execute(
-                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'app'")
+                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = :role"),
+                {"role": role},
             ).scalar_one()
             assert killed >= 1
-        wait_until_gone(admin, "app")
+        wait_until_gone(admin, role)
 
         second = api.post("/api/sessions/", {"title": "after the rotation"})
         assert second.status == 201, second.body
@@ -164,9 +218,6 @@ def test_requests_keep_succeeding_across_a_password_rotation(password_server: UR
         assert listed.status == 200, listed.body
         assert [row["title"] for row in listed.json()["data"]] == ["after the rotation", "before the rotation"]
         assert api.get(f"/api/sessions/{first.json()['data']['id']}").status == 200
-
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
 
 
 def secret_env(**extra: str) -> dict[str, str]:
