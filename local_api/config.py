@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///learning_env.db"
 # Any one of these (non-empty) means the developer chose a database; otherwise SQLite is used.
@@ -55,16 +57,18 @@ def with_database_default(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def mask_url_password(url: str) -> str:
-    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db``; other URLs unchanged."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{hostport}{slash}{path}"
+    """The URL as SQLAlchemy renders it with the password masked; never any part of the password.
+
+    This server does not import the service's modules (they belong to the functions'
+    environments), so the service's own URL check is mirrored here for one case: an unencoded
+    "@" in the password, which would make part of it the host.
+    """
+    if url.partition("://")[2].count("@") > 1:
+        return "an unreadable URL (percent-encode @ in the user name and password as %40)"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "an unreadable URL"
 
 
 def describe_database(env: Mapping[str, str]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from learning_sessions.database import resolve_database_url
+from learning_sessions.database_config import resolve_database_url
 from learning_sessions.settings import Settings
 from learning_sessions.tables import metadata
 

@@ -17,6 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
+# The default time zone of the suite's Postgres databases: not UTC, and not a whole number of
+# hours from it, so that any connection the service leaves in the database's zone shows up.
+TEST_DATABASE_TIME_ZONE = "Asia/Kathmandu"
 
 
 def postgres_admin_url() -> URL:
@@ -40,13 +43,18 @@ class PostgresUnavailable(Exception):
 
 
 @contextmanager
-def throwaway_postgres_database(admin_url: URL, prefix: str) -> Iterator[URL]:
-    """A new, empty database on the server at ``admin_url``, dropped (with its connections) afterwards."""
+def throwaway_postgres_database(admin_url: URL, prefix: str, time_zone: str | None = None) -> Iterator[URL]:
+    """A new, empty database on the server at ``admin_url``, dropped (with its connections) afterwards.
+
+    With ``time_zone``, sessions on it default to that zone instead of the server's.
+    """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            if time_zone is not None:
+                conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO '{time_zone}'"))
     except (DBAPIError, OSError) as exc:
         admin.dispose()
         raise PostgresUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -59,10 +67,13 @@ def throwaway_postgres_database(admin_url: URL, prefix: str) -> Iterator[URL]:
 
 
 @contextmanager
-def fresh_postgres_database() -> Iterator[URL]:
+def fresh_postgres_database(time_zone: str = TEST_DATABASE_TIME_ZONE) -> Iterator[URL]:
+    """A new, empty database on the test server, in a time zone other than UTC unless told otherwise."""
     with ExitStack() as stack:
         try:
-            url = stack.enter_context(throwaway_postgres_database(postgres_admin_url(), "learning_sessions_test"))
+            url = stack.enter_context(
+                throwaway_postgres_database(postgres_admin_url(), "learning_sessions_test", time_zone)
+            )
         except PostgresUnavailable as exc:
             postgres_unavailable(str(exc))
         yield url

@@ -51,7 +51,8 @@ try:
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
     from sqlalchemy import Connection
 
-    from learning_sessions.database import create_db_engine, resolve_database_url
+    from learning_sessions.database import create_db_engine
+    from learning_sessions.database_config import resolve_database_url
     from learning_sessions.settings import ConfigError, Settings
 
     logger = Logger()

@@ -3,133 +3,46 @@
 from __future__ import annotations
 
 import select
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
+from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from learning_sessions import pg8000_dialect
-from learning_sessions.settings import ConfigError, Settings, get_settings
-
-PG_DRIVER = "postgresql+pg8000"
-_SECRET_KEYS = ("username", "password")
-
-
-def resolve_database_url(settings: Settings) -> URL:
-    """The URL to connect to, following the precedence the feature spec gives."""
-    if settings.database_url is not None:
-        return _parse_database_url(settings.database_url.get_secret_value())
-    if settings.postgres_host:
-        missing = [
-            name
-            for name, value in (("POSTGRES_DB", settings.postgres_db), ("POSTGRES_USER", settings.postgres_user))
-            if not value
-        ]
-        if missing:
-            raise ConfigError(f"POSTGRES_HOST is set, so {' and '.join(missing)} must be set too")
-        password = settings.postgres_password.get_secret_value() if settings.postgres_password else None
-        return URL.create(
-            PG_DRIVER,
-            username=settings.postgres_user,
-            password=password,
-            host=settings.postgres_host,
-            port=settings.postgres_port,
-            database=settings.postgres_db,
-        )
-    if _credentials_from_secret(settings):
-        return _url_from_secret(read_database_secret(settings), settings)
-    raise ConfigError(
-        "No database configured: set DATABASE_URL, or POSTGRES_HOST with POSTGRES_DB, "
-        "POSTGRES_USER and POSTGRES_PASSWORD, or POSTGRES_SECRET_ARN"
-    )
-
-
-def _credentials_from_secret(settings: Settings) -> bool:
-    return settings.database_url is None and not settings.postgres_host and bool(settings.postgres_secret_arn)
-
-
-def _parse_database_url(raw: str) -> URL:
-    try:
-        url = make_url(raw)
-    except ArgumentError:
-        # The raw value may hold a password, so it is not echoed.
-        raise ConfigError(
-            "DATABASE_URL is not a valid database URL (expected e.g. sqlite:///learning_env.db)"
-        ) from None
-    if url.get_backend_name() in ("postgresql", "postgres"):
-        # Whatever driver the URL names, pg8000 is the one the layer ships.
-        return url.set(drivername=PG_DRIVER)
-    if url.get_backend_name() != "sqlite":
-        raise ConfigError(f"DATABASE_URL must use sqlite or postgresql, not {url.get_backend_name()!r}")
-    return url
-
-
-def read_database_secret(settings: Settings) -> dict[str, Any]:
-    """The RDS-style secret, through Powertools' cache so warm invocations make no API call."""
-    # Imported here: boto3 is only needed on this path, and it is the costliest import.
-    from aws_lambda_powertools.utilities import parameters
-
-    try:
-        secret = parameters.get_secret(
-            settings.postgres_secret_arn or "", transform="json", max_age=settings.secret_max_age_seconds
-        )
-    except parameters.exceptions.GetParameterError as exc:
-        raise ConfigError(
-            f"POSTGRES_SECRET_ARN: the secret could not be read ({type(exc.__cause__).__name__})"
-        ) from None
-    except parameters.exceptions.TransformParameterError:
-        raise ConfigError("POSTGRES_SECRET_ARN: the secret is not valid JSON") from None
-    if not isinstance(secret, dict):
-        raise ConfigError("POSTGRES_SECRET_ARN: the secret must be a JSON object")
-    missing = [key for key in _SECRET_KEYS if not secret.get(key)]
-    if missing:
-        raise ConfigError(f"POSTGRES_SECRET_ARN: the secret lacks {', '.join(missing)}")
-    return secret
-
-
-def _url_from_secret(secret: dict[str, Any], settings: Settings) -> URL:
-    # Credentials always come from the secret; the address may too (a secret created by
-    # RDS for a Proxy or by hand), else from POSTGRES_HOST_OVERRIDE / POSTGRES_PORT / POSTGRES_DB.
-    host = settings.postgres_host_override or secret.get("host")
-    database = secret.get("dbname") or settings.postgres_db
-    missing = [name for name, value in (("POSTGRES_HOST_OVERRIDE", host), ("POSTGRES_DB", database)) if not value]
-    if missing:
-        raise ConfigError(f"POSTGRES_SECRET_ARN: the secret has no address, so set {' and '.join(missing)}")
-    try:
-        port = int(secret.get("port") or settings.postgres_port)
-    except (TypeError, ValueError):
-        raise ConfigError("POSTGRES_SECRET_ARN: the secret's port is not a number") from None
-    return URL.create(
-        PG_DRIVER,
-        username=str(secret["username"]),
-        password=str(secret["password"]),
-        host=str(host),
-        port=port,
-        database=str(database),
-    )
+from learning_sessions.database_config import (
+    database_config,
+    read_database_secret,
+    secret_connect_params,
+    ssl_context,
+)
+from learning_sessions.settings import Settings, get_settings
 
 
 def create_db_engine(settings: Settings) -> Engine:
-    url = resolve_database_url(settings)
-    if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, settings)
+    """The engine for the configured database; opens no connection (and reads no secret) yet."""
+    config = database_config(settings)
+    if config.is_sqlite:
+        return _sqlite_engine(config.url, settings)
     connect_args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "application_name": "learning-sessions",
     }
+    # Startup parameters cost nothing per request. UTC whatever the server or database default:
+    # in another zone Postgres prints extreme years as BC or as year 10000, which no parser reads.
+    startup_params = {"TimeZone": "UTC"}
     if settings.db_statement_timeout_ms:
-        connect_args["startup_params"] = {"statement_timeout": str(settings.db_statement_timeout_ms)}
+        startup_params["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    connect_args["startup_params"] = startup_params
     # False, not None: with None pg8000 still builds a default SSL context (loading the CA
     # bundle, about 17 ms) and asks the server for TLS, a round trip, before falling back.
-    connect_args["ssl_context"] = False if settings.postgres_sslmode == "disable" else _ssl_context(settings)
+    connect_args["ssl_context"] = ssl_context(config.sslmode, settings.postgres_ssl_ca_file) or False
     engine = create_engine(
         # The same driver, executing with fewer round trips (see pg8000_dialect).
-        url.set(drivername=f"postgresql+{pg8000_dialect.DRIVER_NAME}"),
+        config.url.set(drivername=f"postgresql+{pg8000_dialect.DRIVER_NAME}"),
         prepared_statements=settings.db_prepared_statements,
         connect_args=connect_args,
         # One request at a time per execution environment: one connection is enough,
@@ -142,8 +55,8 @@ def create_db_engine(settings: Settings) -> Engine:
         hide_parameters=True,
     )
     _check_liveness_on_checkout(engine, settings)
-    if _credentials_from_secret(settings):
-        _refresh_credentials_on_connect(engine, settings)
+    if config.secret_arn is not None:
+        _connect_with_current_secret(engine, settings)
     return engine
 
 
@@ -194,23 +107,23 @@ def _sqlite_engine(url: URL, settings: Settings) -> Engine:
     return engine
 
 
-def _refresh_credentials_on_connect(engine: Engine, settings: Settings) -> None:
-    """Re-read the (cached) secret for every new connection, so a rotated password is picked up."""
+def _connect_with_current_secret(engine: Engine, settings: Settings) -> None:
+    """Take the credentials from the (cached) secret for every new connection.
+
+    After a rotation the cached password is refused (SQLSTATE 28P01) until the cache expires, so
+    a refusal re-reads the secret past the cache and tries once more with what it holds now.
+    """
 
     @event.listens_for(engine, "do_connect")
-    def _use_current_secret(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-        secret = read_database_secret(settings)
-        cparams["user"] = str(secret["username"])
-        cparams["password"] = str(secret["password"])
-
-
-def _ssl_context(settings: Settings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=settings.postgres_ssl_ca_file)
-    if settings.postgres_sslmode == "require":
-        # Encrypted, but the certificate chain is not checked ("require" as libpq means it).
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+    def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        cparams.update(secret_connect_params(read_database_secret(settings), settings))
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.DatabaseError as exc:
+            if pg8000_dialect.sqlstate(exc) not in pg8000_dialect.AUTHENTICATION_FAILED:
+                raise
+        cparams.update(secret_connect_params(read_database_secret(settings, force_fetch=True), settings))
+        return dialect.connect(*cargs, **cparams)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from learning_sessions.database_config import SecretUnreadable
 from learning_sessions.errors import (
     ApiError,
     BadRequest,
@@ -21,6 +22,8 @@ from learning_sessions.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from learning_sessions.pg8000_dialect import sqlstate
+from learning_sessions.settings import ConfigError
 
 JSON = "application/json"
 RETRY_AFTER_SECONDS = "5"
@@ -28,6 +31,9 @@ _BODY_SHAPE_ERRORS = {"model_attributes_type", "dict_type", "model_type", "missi
 # Postgres SQLSTATEs that mean "try again": connection exceptions, query cancelled
 # (statement timeout), server shutting down or starting, serialization and deadlock.
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "57", "40")
+# undefined_table and undefined_column: the database was never migrated, or not to this release.
+_SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
+_SCHEMA_MISSING_SQLITE_MESSAGES = ("no such table", "no such column")
 
 
 def error_body(code: str, message: str, details: Sequence[dict[str, Any]] = ()) -> str:
@@ -76,19 +82,23 @@ def is_database_unavailable(exc: BaseException) -> bool:
         # A wrapped database error counts by its cause.
         return True
     # OSError: pg8000 lets some socket errors (reset, timeout) through unwrapped.
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError)):
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError, SecretUnreadable)):
         return True
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or _sqlstate(exc).startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+        return exc.connection_invalidated or sqlstate(exc.orig).startswith(_TRANSIENT_SQLSTATE_PREFIXES)
     return False
 
 
-def _sqlstate(exc: DBAPIError) -> str:
-    # pg8000 puts the server's error fields in args[0] as a dict; "C" is the SQLSTATE.
-    args = getattr(exc.orig, "args", ())
-    if args and isinstance(args[0], dict):
-        return str(args[0].get("C", ""))
-    return ""
+def is_schema_missing(exc: BaseException) -> bool:
+    """The tables are not there: no retry helps until someone runs the migrations."""
+    if exc.__cause__ is not None and is_schema_missing(exc.__cause__):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    # SQLite has no SQLSTATE; its message is all there is.
+    return sqlstate(exc.orig) in _SCHEMA_MISSING_SQLSTATES or (
+        isinstance(exc, OperationalError) and str(exc.orig).startswith(_SCHEMA_MISSING_SQLITE_MESSAGES)
+    )
 
 
 def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None:
@@ -110,6 +120,15 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Logger) -> None
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:
+        if is_schema_missing(exc):
+            logger.error("Database schema missing: run the migrations", error=type(exc).__name__)
+            return api_error_response(
+                ServiceUnavailable("The database schema is missing or out of date; the migrations must run")
+            )
+        if isinstance(exc, ConfigError) and not isinstance(exc, SecretUnreadable):
+            # Found only when connecting (the secret's content): its message names the variable.
+            logger.error("Invalid configuration", reason=str(exc))
+            return api_error_response(ServiceUnavailable("The service's database configuration is invalid"))
         if is_database_unavailable(exc):
             # Connection loss, timeouts and the like: nothing was committed and a retry may work.
             logger.warning("Database unavailable", exc_info=exc)

@@ -28,6 +28,8 @@ from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
 DRIVER_NAME = "pg8000_prepared"
 _PREPARED = "_learning_sessions_prepared"
 _SERVER_GONE = {"57P01", "57P02", "57P03"}
+# invalid_password, and invalid_authorization_specification (pg_hba.conf refused the user).
+AUTHENTICATION_FAILED = frozenset({"28P01", "28000"})
 
 
 class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
@@ -73,8 +75,7 @@ class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
     def is_disconnect(self, e: Exception, connection: Any, cursor: Any) -> bool:
         # A backend ended by pg_terminate_backend, a shutdown or a failover answers the next
         # statement with its farewell (SQLSTATE 57P01-57P03) before closing: the connection is gone.
-        fields = e.args[0] if isinstance(e, DatabaseError) and e.args and isinstance(e.args[0], dict) else {}
-        if str(fields.get("C", "")) in _SERVER_GONE:
+        if sqlstate(e) in _SERVER_GONE:
             return True
         return bool(super().is_disconnect(e, connection, cursor))  # type: ignore[no-untyped-call]
 
@@ -95,6 +96,13 @@ class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
     def do_rollback(self, dbapi_connection: Any) -> None:
         if dbapi_connection._in_transaction:
             dbapi_connection.execute_simple("rollback")
+
+
+def sqlstate(exc: BaseException | None) -> str:
+    """The SQLSTATE of an error the server sent, or "" for any other error."""
+    # pg8000 puts the server's error fields in args[0] as a dict; "C" is the SQLSTATE.
+    fields = exc.args[0] if isinstance(exc, DatabaseError) and exc.args and isinstance(exc.args[0], dict) else {}
+    return str(fields.get("C", ""))
 
 
 def timestamptz_in(text: str) -> Any:

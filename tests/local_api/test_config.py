@@ -22,10 +22,15 @@ from local_api.config import (
     ("url", "masked"),
     [
         ("postgresql+pg8000://app:s3cr3t@db:5432/learning", "postgresql+pg8000://app:***@db:5432/learning"),
-        ("postgresql://app:p@ss:w0rd@db/learning", "postgresql://app:***@db/learning"),
+        ("postgresql://app:p%40ss:w0rd@db/learning", "postgresql://app:***@db/learning"),
+        (
+            "postgresql://app:p@ss:w0rd@db/learning",
+            "an unreadable URL (percent-encode @ in the user name and password as %40)",
+        ),
+        ("postgresql://app:Hunter2Secret/learning", "an unreadable URL"),
         ("postgresql://app@db/learning", "postgresql://app@db/learning"),
         ("sqlite:///learning_env.db", "sqlite:///learning_env.db"),
-        ("not a url", "not a url"),
+        ("not a url", "an unreadable URL"),
     ],
 )
 def test_mask_url_password(url: str, masked: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import URL, Engine
 
+from learning_sessions.settings import ConfigError
 from tests.client import LambdaApiClient
 from tests.lambda_functions import load_handlers
 from tests.reliability.conftest import env_for, lock_held
@@ -58,3 +59,28 @@ def test_request_log_line_has_no_body(pg_url: URL, captured_logs: io.StringIO) -
     assert api.post("/api/sessions/", {"title": "t", "description": BIG}).status == 201
     assert BIG[:100] not in captured_logs.getvalue()
     assert len(captured_logs.getvalue()) < 10_000
+
+
+@pytest.mark.parametrize("character", "@/:?#%")
+@pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
+def test_no_part_of_a_password_with_a_special_character_reaches_an_error_or_a_log(
+    character: str, encoded: bool, captured_logs: io.StringIO
+) -> None:
+    """Refused at cold start (an unencoded @), or served and never printed: no third way."""
+    password = f"alpha%{ord(character):02X}bravo" if encoded else f"alpha{character}bravo"
+    # The discard port: nothing listens on it here, so every request meets an outage.
+    url = f"postgresql://app:{password}@127.0.0.1:9/sessions"
+    messages = []
+    try:
+        api = LambdaApiClient(load_handlers({"DATABASE_URL": url, "DB_CONNECT_TIMEOUT": "1"}))
+    except ConfigError as exc:
+        assert "DATABASE_URL" in str(exc)
+        assert (character, encoded) == ("@", False), "only an unencoded @ is ambiguous"
+        messages.append(str(exc))
+    else:
+        assert api.get("/api/sessions/").status == 503
+        assert "Database unavailable" in captured_logs.getvalue()
+    messages.append(captured_logs.getvalue())
+    for text in messages:
+        assert "alpha" not in text
+        assert "bravo" not in text
