@@ -16,7 +16,6 @@ The hooks register with ``snapshot_restore_py``, the module the Lambda Python ru
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 Hook = Callable[[], None]
@@ -32,10 +31,9 @@ def before_snapshot() -> None:
 
 def after_restore() -> None:
     """Forget cached secrets, so that the next connection reads the current password."""
-    # Only if something cached a secret: importing the parameters utility pulls in boto3.
-    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
-    if parameters is not None:
-        parameters.clear_caches()
+    from learning_sessions.database_config import forget_cached_secrets
+
+    forget_cached_secrets()
 
 
 def register() -> bool:
