@@ -49,6 +49,10 @@ class Settings(BaseModel):
     idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")
     idempotency_expiry_seconds: int = Field(default=24 * 3600, ge=60, alias="IDEMPOTENCY_EXPIRY_SECONDS")
     secret_max_age_seconds: int = Field(default=300, ge=1, alias="SECRET_MAX_AGE_SECONDS")
+    # Migrations (see migrating.py): how long one run waits for a lock (another run's, or a table
+    # lock that API queries hold) before it rolls back and tries again, and how many tries in all.
+    migration_lock_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="MIGRATION_LOCK_TIMEOUT_MS")
+    migration_attempts: int = Field(default=3, ge=1, le=20, alias="MIGRATION_ATTEMPTS")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

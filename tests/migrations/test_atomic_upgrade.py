@@ -1,0 +1,69 @@
+"""`alembic upgrade` is all or nothing on both databases: a revision that fails partway leaves the
+database exactly as it was, and a re-run (once the revision is fixed) succeeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, make_url
+
+from tests.conftest import BACKENDS
+from tests.databases import fresh_postgres_database, migrate
+from tests.migrate.conftest import EXTRA_REVISION, HEAD, snapshot, write_migrations
+
+# Creates a table and an index, then fails, as a revision with a typo in its last statement would.
+HALF_DONE = """
+op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
+op.create_index("ix_half_done_id", "half_done", ["id"])
+op.execute("UPDATE no_such_table SET x = 1")
+"""
+FIXED = """
+op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
+op.create_index("ix_half_done_id", "half_done", ["id"])
+"""
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
+    if request.param == "sqlite":
+        yield make_url(f"sqlite:///{tmp_path / 'atomic.db'}")
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+def config_for(ini: Path, url: URL) -> Config:
+    config = Config(str(ini))
+    config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def with_sqlalchemy_import(body: str) -> str:
+    return "import sqlalchemy as sa\n" + body
+
+
+@pytest.mark.parametrize("start", ["empty", "at-head"])
+def test_a_revision_failing_partway_changes_nothing_and_a_rerun_succeeds(
+    start: str, database: URL, tmp_path: Path
+) -> None:
+    if start == "at-head":
+        migrate(database)
+    before = snapshot(database)
+    ini = write_migrations(tmp_path / "broken", with_sqlalchemy_import(HALF_DONE))
+
+    with pytest.raises(Exception, match="no_such_table"):
+        command.upgrade(config_for(ini, database), "head")
+
+    # Not a single table or index from the failed run: on SQLite, pysqlite used to commit each DDL.
+    assert snapshot(database) == before
+    fixed = write_migrations(tmp_path / "fixed", with_sqlalchemy_import(FIXED))
+    command.upgrade(config_for(fixed, database), "head")
+    after = snapshot(database)
+    assert after["versions"] == [EXTRA_REVISION]
+    assert "half_done" in after["tables"]
+    assert HEAD != EXTRA_REVISION
