@@ -131,7 +131,7 @@ try:
     from alembic.script import ScriptDirectory
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, text
 
     from learning_sessions.database import create_db_engine, resolve_database_url
     from learning_sessions.migrating import run_with_lock_retry, serialise_migrations
@@ -284,10 +284,44 @@ def upgrade_to_head(deadline: float) -> tuple[str | None, str | None]:
                 return previous, previous
             command.upgrade(alembic_config(connection, lock_timeout_ms), "head")
             current = MigrationContext.configure(connection).get_current_revision()
+            set_app_role_password(connection)
             helper.guard.commit(transaction.commit)
     finally:
         engine.dispose()
     return previous, current
+
+
+def set_app_role_password(connection: Connection) -> None:
+    """Give the API's role (migration 0004) the password from its own secret, in the migration's transaction.
+
+    Every run sets it, so a rotated application secret takes effect at the next deploy, and the API
+    functions, which read that secret, connect as the role and never as the master user.
+    """
+    if connection.dialect.name != "postgresql" or not SETTINGS.app_db_secret_arn:
+        return
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        secret = parameters.get_secret(SETTINGS.app_db_secret_arn, transform="json", force_fetch=True)
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigError(f"APP_DB_SECRET_ARN: the secret could not be read ({type(exc.__cause__).__name__})") from None
+    if not isinstance(secret, dict) or not secret.get("password"):
+        raise ConfigError("APP_DB_SECRET_ARN: the secret must be a JSON object with a password")
+    role = SETTINGS.app_db_role
+    if secret.get("username", role) != role:
+        raise ConfigError(f"APP_DB_SECRET_ARN: the secret's username is not APP_DB_ROLE ({role})")
+    # ALTER ROLE takes no bind parameters, and a literal would put the password into any logged
+    # statement or error. So it travels as a (hidden) bound value into a transaction-local setting,
+    # and a DO block, which is what the server's log_statement would show, builds the command from it.
+    connection.execute(
+        text("SELECT set_config('learning_sessions.role', :role, true), set_config('learning_sessions.pw', :pw, true)"),
+        {"role": role, "pw": str(secret["password"])},
+    )
+    connection.exec_driver_sql(
+        "DO $$ BEGIN EXECUTE format('ALTER ROLE %I WITH LOGIN PASSWORD %L', "
+        "current_setting('learning_sessions.role'), current_setting('learning_sessions.pw')); "
+        "PERFORM set_config('learning_sessions.pw', '', true); END $$"
+    )
 
 
 def alembic_config(connection: Connection, lock_timeout_ms: int) -> Config:

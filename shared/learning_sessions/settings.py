@@ -53,6 +53,10 @@ class Settings(BaseModel):
     # lock that API queries hold) before it rolls back and tries again, and how many tries in all.
     migration_lock_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="MIGRATION_LOCK_TIMEOUT_MS")
     migration_attempts: int = Field(default=3, ge=1, le=20, alias="MIGRATION_ATTEMPTS")
+    # The least-privilege role the API functions connect as (migration 0004 creates it). The migrate
+    # function, which connects as the master user, sets its password from APP_DB_SECRET_ARN's secret.
+    app_db_role: str = Field(default="learning_sessions_app", pattern="^[a-z_][a-z0-9_]{0,62}$", alias="APP_DB_ROLE")
+    app_db_secret_arn: str | None = Field(default=None, alias="APP_DB_SECRET_ARN")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
