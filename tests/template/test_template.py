@@ -380,7 +380,7 @@ def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict
             for policy in properties["Policies"]
             for statement in as_list(policy["PolicyDocument"]["Statement"])
         ]
-        expected = [
+        expected: list[dict[str, Any]] = [
             {
                 "Sid": "ReadDatabaseSecret",
                 "Effect": "Allow",
