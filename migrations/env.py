@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from learning_sessions.database import create_db_engine, resolve_database_url
 from learning_sessions.migrating import run_with_lock_retry, serialise_migrations
-from learning_sessions.settings import Settings
+from learning_sessions.settings import ConfigError, Settings
 from learning_sessions.tables import metadata
 
 config = context.config
@@ -90,10 +90,14 @@ def run_migrations_online() -> None:
         # The caller (the migrate function) owns the transaction, its timeouts and its retries.
         _run(connection, config.attributes["lock_timeout_ms"])
         return
-    settings = _settings()
-    # The service's own engine: DB_CONNECT_TIMEOUT bounds the connect and every read, so a database
-    # that accepts TCP and never answers fails instead of hanging.
-    engine = create_db_engine(settings)
+    try:
+        settings = _settings()
+        # The service's own engine: DB_CONNECT_TIMEOUT bounds the connect and every read, so a database
+        # that accepts TCP and never answers fails instead of hanging.
+        engine = create_db_engine(settings)
+    except ConfigError as exc:
+        # Its message names the variable, never a secret: one line, as alembic prints a CommandError.
+        raise CommandError(str(exc)) from None
 
     def upgrade_in_one_transaction() -> None:
         with _connect_or_explain(engine, settings) as conn, conn.begin():

@@ -3,6 +3,9 @@ database exactly as it was, and a re-run (once the revision is fixed) succeeds."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import URL, make_url
 
 from tests.conftest import BACKENDS
-from tests.databases import fresh_postgres_database, migrate
+from tests.databases import REPO_ROOT, fresh_postgres_database, migrate
 from tests.migrate.conftest import EXTRA_REVISION, HEAD, snapshot, write_migrations
 
 # Creates a table and an index, then fails, as a revision with a typo in its last statement would.
@@ -67,3 +70,22 @@ def test_a_revision_failing_partway_changes_nothing_and_a_rerun_succeeds(
     assert after["versions"] == [EXTRA_REVISION]
     assert "half_done" in after["tables"]
     assert HEAD != EXTRA_REVISION
+
+
+def test_alembic_without_a_database_configured_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "POSTGRES_"))}
+    # The repository's alembic.ini from another directory, so that no .env of the checkout is read.
+    ini = tmp_path / "alembic.ini"
+    ini.write_text((REPO_ROOT / "alembic.ini").read_text(encoding="utf-8").replace("%(here)s", str(REPO_ROOT)))
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "FAILED: No database configured" in result.stdout + result.stderr
