@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,30 @@ def test_more_than_one_migration_head_fails_create_and_names_them(
     assert EXTRA_REVISION in response.body["Reason"]
     assert "ffff_second_head" in response.body["Reason"]
     assert "learning_sessions" not in snapshot(target.url)["tables"]
+
+
+def test_the_timeout_answer_stays_silent_while_commit_is_under_way(load_migrate: LoadMigrate, tmp_path: Path) -> None:
+    """The other order of the race: COMMIT already sent when crhelper's timer fires. The timer must
+    not claim a failure the database may not have had; the handler answers with the real outcome."""
+    app = load_migrate({"DATABASE_URL": f"sqlite:///{tmp_path / 'guard.db'}"})
+    guard = app.CommitGuard()
+    committing, finish = threading.Event(), threading.Event()
+
+    def slow_commit() -> None:
+        committing.set()
+        finish.wait(10)
+
+    committer = threading.Thread(target=guard.commit, args=(slow_commit,))
+    committer.start()
+    assert committing.wait(10)
+    try:
+        assert guard.abandon(wait_seconds=0.05) is False
+    finally:
+        finish.set()
+        committer.join()
+    assert guard.abandon(wait_seconds=0.05) is False  # committed: nothing left to abandon
+
+    fresh = app.CommitGuard()
+    assert fresh.abandon(wait_seconds=0.05) is True
+    with pytest.raises(TimeoutError):
+        fresh.commit(lambda: pytest.fail("COMMIT must not be sent after the timeout answer"))
