@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local_api.migrate import MigrationError, upgrade_head
 from tests.local_api.conftest import FIXTURES, REPO_ROOT
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """Accepts TCP connections and never answers: a database behind a black hole."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def alembic_project(path: Path) -> Path:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, make_url
+from sqlalchemy import URL
 
-from tests.conftest import BACKENDS
-from tests.databases import REPO_ROOT, fresh_postgres_database, migrate
+from tests.databases import REPO_ROOT, migrate
 from tests.migrate.conftest import EXTRA_REVISION, HEAD, snapshot, write_migrations
+from tests.migrations.test_migrations import empty_database  # noqa: F401 (the fixture, shared)
 
 # Creates a table and an index, then fails, as a revision with a typo in its last statement would.
 HALF_DONE = """
@@ -28,15 +27,6 @@ FIXED = """
 op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))
 op.create_index("ix_half_done_id", "half_done", ["id"])
 """
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
-    if request.param == "sqlite":
-        yield make_url(f"sqlite:///{tmp_path / 'atomic.db'}")
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 def config_for(ini: Path, url: URL) -> Config:
@@ -52,8 +42,11 @@ def with_sqlalchemy_import(body: str) -> str:
 
 @pytest.mark.parametrize("start", ["empty", "at-head"])
 def test_a_revision_failing_partway_changes_nothing_and_a_rerun_succeeds(
-    start: str, database: URL, tmp_path: Path
+    start: str,
+    empty_database: URL,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
+    database = empty_database
     if start == "at-head":
         migrate(database)
     before = snapshot(database)
