@@ -145,30 +145,39 @@ def simulate(admin_url: URL, database_url: URL, *, per_function: int, requests: 
 def app_role_database(admin_url: URL, slots: int, *, limit_database: bool) -> Iterator[tuple[URL, URL]]:
     """A migrated throwaway database and a URL for it as a fresh API role (migration 0004); yields (admin, app)."""
     role = f"load_sim_{uuid.uuid4().hex[:8]}"
-    os.environ["APP_DB_ROLE"] = role  # read by migration 0004
-    with throwaway_postgres_database(admin_url, "load_sim") as url:
-        migrate(url)
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(f"ALTER ROLE \"{role}\" PASSWORD '{APP_PASSWORD}'"))
-                if limit_database:
-                    # Not enforced for superusers, hence the API's own role.
-                    conn.execute(text(f'ALTER DATABASE "{url.database}" CONNECTION LIMIT {slots}'))
-            yield url, url.set(username=role, password=APP_PASSWORD)
-        finally:
-            with engine.connect() as conn:
-                conn.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": role}
-                )
-                conn.execute(text(f'DROP OWNED BY "{role}"'))
-            engine.dispose()
-    drop = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    previous_role = os.environ.get("APP_DB_ROLE")
+    os.environ["APP_DB_ROLE"] = role  # read by migration 0004, here only
     try:
-        with drop.connect() as conn:
-            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        with throwaway_postgres_database(admin_url, "load_sim") as url:
+            migrate(url)
+            os.environ.pop("APP_DB_ROLE")
+            if previous_role is not None:
+                os.environ["APP_DB_ROLE"] = previous_role
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text(f"ALTER ROLE \"{role}\" PASSWORD '{APP_PASSWORD}'"))
+                    if limit_database:
+                        # Not enforced for superusers, hence the API's own role.
+                        conn.execute(text(f'ALTER DATABASE "{url.database}" CONNECTION LIMIT {slots}'))
+                yield url, url.set(username=role, password=APP_PASSWORD)
+            finally:
+                with engine.connect() as conn:
+                    conn.execute(
+                        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"), {"r": role}
+                    )
+                    conn.execute(text(f'DROP OWNED BY "{role}"'))
+                engine.dispose()
     finally:
-        drop.dispose()
+        os.environ.pop("APP_DB_ROLE", None)
+        if previous_role is not None:
+            os.environ["APP_DB_ROLE"] = previous_role
+        drop = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with drop.connect() as conn:
+                conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        finally:
+            drop.dispose()
 
 
 @contextmanager

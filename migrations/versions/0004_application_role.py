@@ -18,6 +18,7 @@ SQLite has no roles: nothing to do there. Downgrade revokes the grants in this d
 role, which is cluster-wide and may hold grants in other databases.
 """
 
+import logging
 from collections.abc import Sequence
 
 from alembic import op
@@ -33,6 +34,7 @@ depends_on: str | Sequence[str] | None = None
 # than a frozen environment's connection would otherwise live.
 IDLE_SESSION_TIMEOUT = "15min"
 DML = "SELECT, INSERT, UPDATE, DELETE"
+LOG = logging.getLogger(f"alembic.runtime.migration.{revision}")
 
 
 def _role() -> str:
@@ -41,17 +43,29 @@ def _role() -> str:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
         return
     role = _role()
     name = role.strip('"')
-    # Roles are cluster-wide: another database on the server may have created it already.
-    op.execute(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
-        f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT; END IF; "
-        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    exists = bind.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'").scalar() is not None
+    may_manage_roles = bool(
+        bind.exec_driver_sql("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").scalar()
     )
-    op.execute(f"ALTER ROLE {role} SET idle_session_timeout = '{IDLE_SESSION_TIMEOUT}'")
+    if not may_manage_roles:
+        # A local database migrated by its owner alone (no CREATEROLE): the API connects as that
+        # owner anyway. Deployed, the RDS master user has CREATEROLE, so this never applies there.
+        LOG.warning("%s may not create or alter roles: %s gets no role settings", "The migrating user", name)
+        if not exists:
+            return
+    else:
+        if not exists:
+            # Roles are cluster-wide: another database on the server may create it at the same time.
+            op.execute(
+                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+        op.execute(f"ALTER ROLE {role} SET idle_session_timeout = '{IDLE_SESSION_TIMEOUT}'")
     op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
     op.execute(f"GRANT {DML} ON ALL TABLES IN SCHEMA public TO {role}")
     op.execute(f"REVOKE ALL ON alembic_version FROM {role}")

@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL
+from sqlalchemy import URL, create_engine, text
 
-from tests.databases import REPO_ROOT, migrate
+from tests.databases import REPO_ROOT, fresh_postgres_database, migrate, postgres_admin_url
 from tests.migrate.conftest import EXTRA_REVISION, HEAD, snapshot, write_migrations
 from tests.migrations.test_migrations import empty_database  # noqa: F401 (the fixture, shared)
 
@@ -82,3 +83,32 @@ def test_alembic_without_a_database_configured_says_so_in_one_line(tmp_path: Pat
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     assert "FAILED: No database configured" in result.stdout + result.stderr
+
+
+@pytest.mark.postgres
+def test_a_database_owner_without_createrole_can_still_migrate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locally a database is often migrated by its owner, who may not create roles: 0004 then skips the role."""
+    owner, app_role = f"owner_{uuid.uuid4().hex[:8]}", f"app_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("APP_DB_ROLE", app_role)
+    try:
+        with fresh_postgres_database() as url:
+            admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE ROLE "{owner}" LOGIN'))
+                    conn.execute(text(f'ALTER DATABASE "{url.database}" OWNER TO "{owner}"'))
+                migrate(url.set(username=owner))
+                with admin.connect() as conn:
+                    created = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role}).scalar()
+                    assert created is None
+                    assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP OWNED BY "{owner}"'))
+                    conn.execute(text(f'ALTER DATABASE "{url.database}" OWNER TO postgres'))
+                admin.dispose()
+    finally:
+        drop = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+        with drop.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{owner}"'))
+        drop.dispose()
