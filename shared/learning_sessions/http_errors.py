@@ -28,9 +28,13 @@ from learning_sessions.settings import ConfigError
 JSON = "application/json"
 RETRY_AFTER_SECONDS = "5"
 _BODY_SHAPE_ERRORS = {"model_attributes_type", "dict_type", "model_type", "missing"}
-# Postgres SQLSTATEs that mean "try again": connection exceptions, query cancelled
-# (statement timeout), server shutting down or starting, serialization and deadlock.
-_TRANSIENT_SQLSTATE_PREFIXES = ("08", "57", "40")
+# Postgres SQLSTATEs that mean "try again": connection exceptions (08), query cancelled by the
+# statement timeout or the server shutting down or starting (57), serialization failure and
+# deadlock (40), insufficient resources (53: 53300 too many connections, 53400 a configured limit,
+# 53200 out of memory, 53100 disk full: the request was fine, the server cannot take it now), and
+# 55P03 lock_not_available (a lock_timeout, e.g. behind a migration's DDL). Not the rest of class 55
+# (object in use, wrong state): those do not clear by waiting a few seconds.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "57", "40", "53", "55P03")
 # undefined_table and undefined_column: the database was never migrated, or not to this release.
 _SCHEMA_MISSING_SQLSTATES = ("42P01", "42703")
 _SCHEMA_MISSING_SQLITE_MESSAGES = ("no such table", "no such column")

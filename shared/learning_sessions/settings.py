@@ -54,6 +54,14 @@ class Settings(BaseModel):
         default=24 * 3600, ge=60, le=MAX_IDEMPOTENCY_EXPIRY_SECONDS, alias="IDEMPOTENCY_EXPIRY_SECONDS"
     )
     secret_max_age_seconds: int = Field(default=300, ge=1, alias="SECRET_MAX_AGE_SECONDS")
+    # Migrations (see migrating.py): how long one run waits for a lock (another run's, or a table
+    # lock that API queries hold) before it rolls back and tries again, and how many tries in all.
+    migration_lock_timeout_ms: int = Field(default=5000, ge=1, le=600_000, alias="MIGRATION_LOCK_TIMEOUT_MS")
+    migration_attempts: int = Field(default=3, ge=1, le=20, alias="MIGRATION_ATTEMPTS")
+    # The least-privilege role the API functions connect as (migration 0004 creates it). The migrate
+    # function, which connects as the master user, sets its password from APP_DB_SECRET_ARN's secret.
+    app_db_role: str = Field(default="learning_sessions_app", pattern="^[a-z_][a-z0-9_]{0,62}$", alias="APP_DB_ROLE")
+    app_db_secret_arn: str | None = Field(default=None, alias="APP_DB_SECRET_ARN")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -161,19 +160,3 @@ def snapshot(url: URL) -> dict[str, Any]:
             return state
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts TCP connections and never says a word: a database behind a black hole."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -32,6 +32,14 @@ EXPECTED_ROUTES = {
     ("DELETE", "/api/sessions/{id}"): "DeleteSessionFunction",
 }
 SECRET_ARN = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+APP_SECRET_ARN = {"Ref": "AppDatabaseSecret"}
+
+
+def secret_of(function: str) -> dict[str, Any]:
+    """The API functions connect as the least-privilege role; only the migrate function as the master user."""
+    return SECRET_ARN if function == "MigrateFunction" else APP_SECRET_ARN
+
+
 ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
@@ -352,12 +360,21 @@ def test_every_function_logs_to_its_own_group_with_a_retention(resources: dict[s
 def test_every_function_reads_the_database_secret_over_tls(resources: dict[str, Any]) -> None:
     for name in ALL_FUNCTIONS:
         variables = resources[name]["Properties"]["Environment"]["Variables"]
-        assert variables["POSTGRES_SECRET_ARN"] == SECRET_ARN, name
+        assert variables["POSTGRES_SECRET_ARN"] == secret_of(name), name
         assert variables["POSTGRES_SSLMODE"] != "disable", name
         assert "POSTGRES_HOST_OVERRIDE" in variables, name
         # Only `sam local` fills these in (the env-vars file); deployed, they stay empty and so ignored.
         for local_only in ("POSTGRES_HOST", "POSTGRES_USER", "POSTGRES_PASSWORD"):
             assert variables[local_only] == "", (name, local_only)
+
+
+def test_the_migrate_function_sets_the_app_roles_password_from_its_secret(resources: dict[str, Any]) -> None:
+    variables = resources["MigrateFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["APP_DB_SECRET_ARN"] == APP_SECRET_ARN
+    generated = resources["AppDatabaseSecret"]["Properties"]["GenerateSecretString"]
+    role = resources["ListSessionsFunction"]["Properties"]["Environment"]["Variables"]["APP_DB_ROLE"]
+    assert json.loads(generated["SecretStringTemplate"]) == {"username": role}
+    assert generated["GenerateStringKey"] == "password"
 
 
 def test_every_function_runs_in_the_private_subnets(resources: dict[str, Any]) -> None:
@@ -653,7 +670,10 @@ def test_no_policy_grants_wildcards_on_secrets(resources: dict[str, Any]) -> Non
         assert "secretsmanager:*" not in actions, name
         if any(action.startswith("secretsmanager:") for action in actions):
             assert actions == ["secretsmanager:getsecretvalue"], name
-            assert as_list(statement["Resource"]) == [SECRET_ARN], name
+            assert set(map(json.dumps, as_list(statement["Resource"]))) <= {
+                json.dumps(SECRET_ARN),
+                json.dumps(APP_SECRET_ARN),
+            }, name
         assert "NotAction" not in statement, name
         assert "NotResource" not in statement, name
 
@@ -669,12 +689,12 @@ def test_each_function_may_read_that_one_secret_and_nothing_more(resources: dict
             for policy in properties["Policies"]
             for statement in as_list(policy["PolicyDocument"]["Statement"])
         ]
-        expected = [
+        expected: list[dict[str, Any]] = [
             {
                 "Sid": "ReadDatabaseSecret",
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
-                "Resource": SECRET_ARN,
+                "Resource": [SECRET_ARN, APP_SECRET_ARN] if name == "MigrateFunction" else APP_SECRET_ARN,
             }
         ]
         assert statements == expected, name
