@@ -13,7 +13,8 @@ from moto import mock_aws
 from sqlalchemy import create_engine, text
 
 from learning_sessions import snapstart
-from learning_sessions.database import get_engine, read_database_secret
+from learning_sessions.database import get_engine
+from learning_sessions.database_config import read_database_secret
 from learning_sessions.settings import get_settings
 from tests.databases import fresh_postgres_database
 from tests.lambda_functions import cold_start
