@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+
+from tests.no_write import assert_no_write_on_server_error
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 30.0
@@ -38,6 +41,8 @@ class Server:
     workdir: Path
     banner: str
     log_path: Path
+    # The database to check is unchanged by every request answered with a 5xx (tests/no_write.py).
+    no_write_on_5xx: Engine | None = None
 
     @property
     def log(self) -> str:
@@ -46,7 +51,12 @@ class Server:
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
     ) -> Reply:
-        return http(method, self.base_url + path, body, headers)
+        return assert_no_write_on_server_error(
+            self.no_write_on_5xx,
+            lambda: http(method, self.base_url + path, body, headers),
+            lambda reply: reply.status,
+            f"{method} {path}",
+        )
 
     def report(self, path: str) -> dict[str, Any]:
         """GET a fixture route and return the report the fixture handler sends back."""
