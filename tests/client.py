@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ class LambdaApiClient:
         *,
         json_body: Any = _UNSET,
         raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
     ) -> ApiResponse:
@@ -80,7 +81,7 @@ class LambdaApiClient:
         path: str,
         json_body: Any,
         raw_body: str | bytes | None,
-        headers: dict[str, str] | None,
+        headers: Mapping[str, str | None] | None,
         query: dict[str, str] | None,
         base64_body: bool,
     ) -> ApiResponse:
