@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +23,21 @@ from tests.no_write import assert_no_write_on_server_error
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 30.0
+# werkzeug's access line, which the local server logs at INFO: `"GET /api/sessions/ HTTP/1.1" 500 -`.
+ACCESS_LINE = re.compile(r'"(?P<request>[A-Z]+ \S* HTTP/[0-9.]+)" (?P<status>[1-5][0-9][0-9]) ')
+
+
+# werkzeug colours the request of a 4xx or 5xx line, even into a file.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def access_log(log: str) -> list[tuple[str, int]]:
+    """Every request the server answered, as (request line, status), from its log."""
+    return [(match["request"], int(match["status"])) for match in ACCESS_LINE.finditer(ANSI_ESCAPE.sub("", log))]
+
+
+def server_errors(log: str) -> list[tuple[str, int]]:
+    return [(request, status) for request, status in access_log(log) if status >= 500]
 
 
 @dataclass
