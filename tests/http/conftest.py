@@ -11,8 +11,6 @@ from sqlalchemy import URL, create_engine
 
 from tests.local_server import REPO_ROOT, Server, start_local_api
 
-pytestmark = pytest.mark.slow
-
 
 def serve(database_url: str, log_dir: Path, *extra_args: str) -> Server:
     # The repository itself is the project: its alembic.ini, template and docs/openapi.json.

@@ -16,6 +16,8 @@ from tests.handlers.test_hostile_inputs import HUGE_DIGITS, forged_cursor
 from tests.local_server import Reply, Server
 from tests.no_write import dump_tables
 
+pytestmark = pytest.mark.slow
+
 JSON = {"Content-Type": "application/json"}
 CASES = [
     ("POST", "/api/sessions/", b'{"title": "x", "description": "x\\udfffy"}', JSON, 422),

@@ -14,6 +14,8 @@ import pytest
 from tests.http.conftest import serve
 from tests.local_server import REPO_ROOT, Reply, Server, http
 
+pytestmark = pytest.mark.slow
+
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
