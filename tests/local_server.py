@@ -24,7 +24,8 @@ from tests.no_write import assert_no_write_on_server_error
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 30.0
 # werkzeug's access line, which the local server logs at INFO: `"GET /api/sessions/ HTTP/1.1" 500 -`.
-ACCESS_LINE = re.compile(r'"(?P<request>[A-Z]+ \S* HTTP/[0-9.]+)" (?P<status>[1-5][0-9][0-9]) ')
+# The request line is matched up to the last quote: a request werkzeug could not parse is logged too.
+ACCESS_LINE = re.compile(r'^\[werkzeug\] INFO .*"(?P<request>.*)" (?P<status>[1-5][0-9][0-9]) \S+$', re.MULTILINE)
 
 
 # werkzeug colours the request of a 4xx or 5xx line, even into a file.
