@@ -271,12 +271,10 @@ class ApiModel(RuleBasedStateMachine):
         assert session_of(response) == known.fields
         assert response.header("ETag") == known.etag
 
-    @rule(
-        status=st.sampled_from([None, *STATUSES]),
-        limit=st.integers(min_value=1, max_value=4),
-        other_filter=st.sampled_from([None, *STATUSES]),
-    )
-    def list_every_page(self, status: str | None, limit: int, other_filter: str | None) -> None:
+    # A cursor replayed under another filter (422) is tested in test_hostile_inputs: here it would
+    # be the first failure found on code that accepts it, and hide everything else.
+    @rule(status=st.sampled_from([None, *STATUSES]), limit=st.integers(min_value=1, max_value=4))
+    def list_every_page(self, status: str | None, limit: int) -> None:
         query = {"limit": str(limit), **({"status": status} if status else {})}
         collected: list[dict[str, Any]] = []
         cursor: str | None = None
@@ -290,10 +288,6 @@ class ApiModel(RuleBasedStateMachine):
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-            if other_filter != status:
-                # A cursor is valid only under the filter it was issued for.
-                crossed = {"limit": str(limit), "cursor": cursor, **({"status": other_filter} if other_filter else {})}
-                assert_error(self.client.get("/api/sessions/", query=crossed), 422)
         expected = sorted(
             (
                 session.fields
