@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
+
 from tests.events import http_api_event
 from tests.lambda_functions import FakeLambdaContext, Handler
+from tests.no_write import assert_no_write_on_server_error
 
 _UNSET: Any = object()
 
@@ -39,8 +43,10 @@ class ApiResponse:
 
 
 class LambdaApiClient:
-    def __init__(self, handlers: dict[str, Handler]):
+    def __init__(self, handlers: dict[str, Handler], *, no_write_on_5xx: Engine | None = None):
+        """``no_write_on_5xx``: the database to check is unchanged by every request answered with a 5xx."""
         self.handlers = handlers
+        self.no_write_on_5xx = no_write_on_5xx
         self.last_context: FakeLambdaContext | None = None
 
     def _route(self, method: str, path: str) -> tuple[str, str, dict[str, str] | None]:
@@ -58,9 +64,26 @@ class LambdaApiClient:
         *,
         json_body: Any = _UNSET,
         raw_body: str | bytes | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
+    ) -> ApiResponse:
+        return assert_no_write_on_server_error(
+            self.no_write_on_5xx,
+            lambda: self._send(method, path, json_body, raw_body, headers, query, base64_body),
+            lambda response: response.status,
+            f"{method} {path}",
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        raw_body: str | bytes | None,
+        headers: Mapping[str, str | None] | None,
+        query: dict[str, str] | None,
+        base64_body: bool,
     ) -> ApiResponse:
         name, route, path_parameters = self._route(method, path)
         body: Any = raw_body if json_body is _UNSET else json.dumps(json_body)

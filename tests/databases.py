@@ -15,6 +15,8 @@ from alembic.config import Config
 from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.no_write import tables_of
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
 # The default time zone of the suite's Postgres databases: not UTC, and not a whole number of
@@ -92,10 +94,13 @@ def migrate(url: URL | str, revision: str = "head") -> None:
 
 
 def empty_tables(engine: Engine) -> None:
-    """No sessions and no Idempotency-Keys: what each test starts from."""
+    """No sessions and no idempotency records: what each test starts from.
+
+    Every table but alembic_version, children first, so it holds whatever tables the schema has.
+    """
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM learning_sessions"))
-        conn.execute(text("DELETE FROM idempotency_keys"))
+        for table in reversed(tables_of(engine)):
+            conn.execute(table.delete())
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ def http_api_event(
     *,
     route: str | None = None,
     body: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str | None] | None = None,
     query: dict[str, str] | None = None,
     path_parameters: dict[str, str] | None = None,
     base64_body: bool = False,
@@ -29,7 +30,11 @@ def http_api_event(
     all_headers = {"host": "localhost", "user-agent": "pytest"}
     if body is not None:
         all_headers["content-type"] = "application/json"
-    all_headers.update({key.lower(): value for key, value in (headers or {}).items()})
+    # A header given as None is left out, even the content-type added above.
+    for key, value in (headers or {}).items():
+        all_headers.pop(key.lower(), None)
+        if value is not None:
+            all_headers[key.lower()] = value
     route_key = f"{method} {route or path}"
     event: dict[str, Any] = {
         "version": "2.0",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,9 +17,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+
+from tests.no_write import assert_no_write_on_server_error
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 30.0
+# werkzeug's access line, which the local server logs at INFO: `"GET /api/sessions/ HTTP/1.1" 500 -`.
+# The request line is matched up to the last quote: a request werkzeug could not parse is logged too.
+ACCESS_LINE = re.compile(r'^\[werkzeug\] INFO .*"(?P<request>.*)" (?P<status>[1-5][0-9][0-9]) \S+$', re.MULTILINE)
+
+
+# werkzeug colours the request of a 4xx or 5xx line, even into a file.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def access_log(log: str) -> list[tuple[str, int]]:
+    """Every request the server answered, as (request line, status), from its log."""
+    return [(match["request"], int(match["status"])) for match in ACCESS_LINE.finditer(ANSI_ESCAPE.sub("", log))]
+
+
+def server_errors(log: str) -> list[tuple[str, int]]:
+    return [(request, status) for request, status in access_log(log) if status >= 500]
 
 
 @dataclass
@@ -38,6 +58,8 @@ class Server:
     workdir: Path
     banner: str
     log_path: Path
+    # The database to check is unchanged by every request answered with a 5xx (tests/no_write.py).
+    no_write_on_5xx: Engine | None = None
 
     @property
     def log(self) -> str:
@@ -46,7 +68,12 @@ class Server:
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
     ) -> Reply:
-        return http(method, self.base_url + path, body, headers)
+        return assert_no_write_on_server_error(
+            self.no_write_on_5xx,
+            lambda: http(method, self.base_url + path, body, headers),
+            lambda reply: reply.status,
+            f"{method} {path}",
+        )
 
     def report(self, path: str) -> dict[str, Any]:
         """GET a fixture route and return the report the fixture handler sends back."""

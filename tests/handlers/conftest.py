@@ -19,7 +19,7 @@ def handlers(database_url: URL) -> dict[str, Handler]:
 
 @pytest.fixture
 def api(handlers: dict[str, Handler], clean_db: Engine) -> LambdaApiClient:
-    return LambdaApiClient(handlers)
+    return LambdaApiClient(handlers, no_write_on_5xx=clean_db)
 
 
 @pytest.fixture(scope="session")
@@ -30,4 +30,4 @@ def second_handlers(database_url: URL) -> dict[str, Handler]:
 @pytest.fixture
 def other_api(second_handlers: dict[str, Handler], clean_db: Engine) -> LambdaApiClient:
     """Separate execution environments of the same functions, on the same database."""
-    return LambdaApiClient(second_handlers)
+    return LambdaApiClient(second_handlers, no_write_on_5xx=clean_db)

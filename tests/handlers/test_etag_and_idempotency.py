@@ -28,12 +28,16 @@ class TestETag:
         patched = api.patch(f"/api/sessions/{created.json()['data']['id']}", {"title": "u"})
         assert patched.header("ETag") == f'"{created.json()["data"]["id"]}.2"'
 
-    def test_patch_with_current_etag_succeeds(self, api: LambdaApiClient) -> None:
+    @pytest.mark.parametrize("header", ['"{id}.1"', "*", '"x", "{id}.1"'])
+    def test_patch_with_a_matching_if_match_applies_it(self, api: LambdaApiClient, header: str) -> None:
         session = api.create()
-        etag = api.get(f"/api/sessions/{session['id']}").header("ETag")
-        assert etag is not None
-        response = api.patch(f"/api/sessions/{session['id']}", {"title": "new"}, headers={"If-Match": etag})
+        if_match = header.format(id=session["id"])
+        response = api.patch(f"/api/sessions/{session['id']}", {"title": "new"}, headers={"If-Match": if_match})
         assert response.status == 200
+        stored = api.get(f"/api/sessions/{session['id']}")
+        assert stored.json() == response.json()
+        assert stored.json()["data"] == {**session, "title": "new", "updated_at": stored.json()["data"]["updated_at"]}
+        assert stored.header("ETag") == f'"{session["id"]}.2"'
 
     @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
     def test_stale_etag_gets_412_and_changes_nothing(self, api: LambdaApiClient, method: str) -> None:
@@ -56,6 +60,13 @@ class TestETag:
         session = api.create()
         response = api.delete(f"/api/sessions/{session['id']}", headers={"If-Match": header.format(id=session["id"])})
         assert response.status == status
+        stored = api.get(f"/api/sessions/{session['id']}")
+        if status == 204:
+            assert stored.status == 404
+            assert count_sessions(api) == 0
+        else:
+            assert stored.json()["data"] == session
+            assert stored.header("ETag") == f'"{session["id"]}.1"'
 
     @pytest.mark.parametrize("header", ["no-quotes", "", '"a",', '"a" "b"', "**", 'W/ "a"'])
     def test_malformed_if_match_is_422(self, api: LambdaApiClient, header: str) -> None:
@@ -66,7 +77,11 @@ class TestETag:
         assert api.get(f"/api/sessions/{session['id']}").json()["data"] == session
 
     def test_if_match_on_a_missing_session_is_404(self, api: LambdaApiClient) -> None:
-        assert api.delete("/api/sessions/777", headers={"If-Match": '"777.1"'}).status == 404
+        other = api.create()
+        assert api.delete("/api/sessions/987654", headers={"If-Match": '"987654.1"'}).status == 404
+        patch = api.patch("/api/sessions/987654", {"title": "x"}, headers={"If-Match": '"987654.1"'})
+        assert patch.status == 404
+        assert api.get("/api/sessions/").json()["data"] == [other]
 
 
 class TestIdempotencyKey:

@@ -61,8 +61,9 @@ def test_missing_id_is_404(api: LambdaApiClient, method: str) -> None:
 def test_malformed_or_out_of_range_ids_get_422_never_500(api: LambdaApiClient, method: str, bad_id: str) -> None:
     kwargs: dict[str, Any] = {"json_body": {"title": "x"}} if method == "PATCH" else {}
     response = api.request(method, f"/api/sessions/{bad_id}", **kwargs)
-    assert response.status in (404, 422), response.body
-    assert response.json()["error"]["code"] in ("not_found", "validation_error")
+    assert response.status == 422, response.body
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"][0]["loc"] == ["path", "id"]
 
 
 def test_largest_id_is_a_clean_404_and_one_more_is_422(api: LambdaApiClient) -> None:

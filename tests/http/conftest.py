@@ -7,11 +7,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL
+from sqlalchemy import URL, create_engine
 
 from tests.local_server import REPO_ROOT, Server, start_local_api
-
-pytestmark = pytest.mark.slow
 
 
 def serve(database_url: str, log_dir: Path, *extra_args: str, env: Mapping[str, str] | None = None) -> Server:
@@ -25,5 +23,7 @@ def serve(database_url: str, log_dir: Path, *extra_args: str, env: Mapping[str, 
 def live_api(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per backend for the session; it migrates on start like `make dev`."""
     server = serve(database_url.render_as_string(hide_password=False), tmp_path_factory.mktemp("live_api"))
+    server.no_write_on_5xx = create_engine(database_url)
     yield server
+    server.no_write_on_5xx.dispose()
     assert server.stop(signal.SIGTERM) == 0, server.log

@@ -17,6 +17,8 @@ from local_api.cli import DEFAULT_PORT
 from tests.http.conftest import serve
 from tests.local_server import REPO_ROOT, Reply, Server, http
 
+pytestmark = pytest.mark.slow
+
 JSON_HEADERS = {"Content-Type": "application/json"}
 # Where the feature spec's curl examples send their requests: `make dev` serves there by default.
 SPEC_BASE_URL = "http://localhost:8000"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.local_api.conftest import Reply, Server, start_server
+from tests.local_server import access_log, server_errors
 
 pytestmark = pytest.mark.slow
 
@@ -236,6 +237,17 @@ def test_handler_exception_is_a_502_and_the_worker_stays_warm(server: Server) ->
 
     assert server.report("/fail/ok")["pid"] == before
     assert "ValueError: boom" in server.log
+
+
+def test_the_access_log_shows_every_5xx(server: Server) -> None:
+    """What the fuzz test reads to prove the server never answered a 5xx: it must see one when there is one."""
+    server.report("/fail/ok")
+    assert server.request("GET", "/fail/500").status == 500
+    server.request("GET", "/fail/raise")
+    assert ("GET /fail/ok HTTP/1.1", 200) in access_log(server.log)
+    assert ("GET /fail/ok HTTP/1.1", 200) not in server_errors(server.log)
+    assert ("GET /fail/500 HTTP/1.1", 500) in server_errors(server.log)
+    assert ("GET /fail/raise HTTP/1.1", 502) in server_errors(server.log)
 
 
 def test_unserializable_result_is_a_502(server: Server) -> None:

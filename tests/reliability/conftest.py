@@ -10,8 +10,6 @@ from sqlalchemy import URL, Engine, create_engine, text
 from tests.databases import empty_tables
 from tests.tcp_proxy import FaultyProxy
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture(scope="session")
 def pg_engine(postgres_database_url: URL) -> Iterator[Engine]:

@@ -1,54 +1,40 @@
-"""Concurrent writers on a real Postgres: each worker thread is its own warm execution environment."""
+"""Concurrent writers on a real Postgres and on one SQLite file: each worker is its own environment.
+
+On SQLite several processes share the file, as `make dev`'s workers do; the writes queue behind
+BEGIN IMMEDIATE and the busy timeout (learning_sessions.database). Without BEGIN IMMEDIATE, two
+transactions that read before they write deadlock and one gets "database is locked" at once:
+the PATCH and If-Match races below then see 503s.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
 import multiprocessing.pool
+import sqlite3
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sqlalchemy import URL
+from sqlalchemy import URL, Engine, text
 
-from tests.client import ApiResponse, LambdaApiClient
+from learning_sessions.database import create_db_engine
+from learning_sessions.settings import Settings
+from tests.client import LambdaApiClient
 from tests.lambda_functions import load_handlers
 from tests.reliability.conftest import env_for
+from tests.reliability.environments import Request, run_concurrently, start_environments
 
 ENVIRONMENTS = 8
-Request = tuple[str, str, dict[str, Any]]
-
-# Powertools keeps the current event on the router class, so resolvers sharing a process
-# are not thread-safe. Lambda never shares one: each execution environment is its own
-# process handling one request at a time, and so is each worker here.
-_worker_api: LambdaApiClient | None = None
-
-
-def _start_environment(env: dict[str, str]) -> None:
-    global _worker_api
-    _worker_api = LambdaApiClient(load_handlers(env))
-
-
-def _handle(request: Request) -> ApiResponse:
-    assert _worker_api is not None
-    method, path, kwargs = request
-    return _worker_api.request(method, path, **kwargs)
 
 
 @pytest.fixture(scope="module")
-def environments(postgres_database_url: URL) -> Iterator[multiprocessing.pool.Pool]:
-    context = multiprocessing.get_context("fork")
-    with context.Pool(ENVIRONMENTS, initializer=_start_environment, initargs=(env_for(postgres_database_url),)) as pool:
-        pool.map(_handle, [("GET", "/api/sessions/", {})] * ENVIRONMENTS)  # warm every environment
+def environments(database_url: URL) -> Iterator[multiprocessing.pool.Pool]:
+    """Eight warm environments on each backend (the run's database, shared by this module's tests)."""
+    with start_environments(ENVIRONMENTS, env_for(database_url)) as pool:
         yield pool
 
 
 @pytest.fixture
-def api(pg_url: URL) -> LambdaApiClient:
-    return LambdaApiClient(load_handlers(env_for(pg_url)))
-
-
-def run_concurrently(pool: multiprocessing.pool.Pool, requests: list[Request]) -> list[ApiResponse]:
-    return pool.map(_handle, requests, chunksize=1)
+def api(database_url: URL, clean_db: Engine) -> LambdaApiClient:
+    return LambdaApiClient(load_handlers(env_for(database_url)), no_write_on_5xx=clean_db)
 
 
 def test_fifty_concurrent_creates_give_fifty_rows(
@@ -124,3 +110,19 @@ def test_concurrent_posts_with_one_idempotency_key_create_one_row(
     assert len({response.body for response in responses}) == 1
     assert len({response.header("ETag") for response in responses}) == 1
     assert len(api.get("/api/sessions/").json()["data"]) == 1
+
+
+def test_sqlite_transactions_take_the_write_lock_at_begin(sqlite_database_url: URL) -> None:
+    """Without BEGIN IMMEDIATE a transaction that reads first takes no lock, and two such deadlock."""
+    engine = create_db_engine(Settings.from_environ(env_for(sqlite_database_url)))
+    other = sqlite3.connect(sqlite_database_url.database or "", timeout=0, isolation_level=None)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # and the lock is released at the end of the transaction
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        engine.dispose()

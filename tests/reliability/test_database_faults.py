@@ -19,6 +19,9 @@ from tests.lambda_functions import load_handlers
 from tests.reliability.conftest import env_for, lock_held
 from tests.tcp_proxy import FaultyProxy, Mode
 
+# Faults are injected between the functions and a real Postgres (tests/tcp_proxy.py).
+pytestmark = pytest.mark.postgres
+
 CONNECT_TIMEOUT_SECONDS = 1
 
 

@@ -1,16 +1,21 @@
-"""Logs never carry the database password or a large request body, even when requests fail."""
+"""Logs never carry the database password or a large request body, even when requests fail.
+
+On Postgres and on SQLite: each engine must be built with hide_parameters (learning_sessions.database).
+"""
 
 from __future__ import annotations
 
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Engine, create_engine, make_url, text
 
 from learning_sessions.settings import ConfigError
 from tests.client import LambdaApiClient
+from tests.databases import migrate
 from tests.lambda_functions import load_handlers
 from tests.reliability.conftest import env_for, lock_held
 from tests.tcp_proxy import FaultyProxy, Mode
@@ -32,6 +37,7 @@ def captured_logs() -> Iterator[io.StringIO]:
         handler.setStream(previous)  # type: ignore[attr-defined]
 
 
+@pytest.mark.postgres
 def test_outage_logs_neither_password_nor_body(pg_url: URL, proxy: FaultyProxy, captured_logs: io.StringIO) -> None:
     url = pg_url.set(host="127.0.0.1", port=proxy.port, password=PASSWORD)  # trust auth ignores it
     api = LambdaApiClient(load_handlers(env_for(url, DB_CONNECT_TIMEOUT="1")))
@@ -44,6 +50,7 @@ def test_outage_logs_neither_password_nor_body(pg_url: URL, proxy: FaultyProxy, 
     assert BIG[:100] not in logs
 
 
+@pytest.mark.postgres
 def test_failed_statement_logs_no_bound_values(pg_url: URL, pg_engine: Engine, captured_logs: io.StringIO) -> None:
     api = LambdaApiClient(load_handlers(env_for(pg_url, DB_STATEMENT_TIMEOUT_MS="200")))
     # SHARE mode blocks INSERT, so the failing statement is the one carrying the body.
@@ -54,6 +61,7 @@ def test_failed_statement_logs_no_bound_values(pg_url: URL, pg_engine: Engine, c
     assert BIG[:100] not in captured_logs.getvalue()
 
 
+@pytest.mark.postgres
 def test_request_log_line_has_no_body(pg_url: URL, captured_logs: io.StringIO) -> None:
     api = LambdaApiClient(load_handlers(env_for(pg_url)))
     assert api.post("/api/sessions/", {"title": "t", "description": BIG}).status == 201
@@ -81,6 +89,25 @@ def test_no_part_of_a_password_with_a_special_character_reaches_an_error_or_a_lo
         assert api.get("/api/sessions/").status == 503
         assert "Database unavailable" in captured_logs.getvalue()
     messages.append(captured_logs.getvalue())
-    for text in messages:
-        assert "alpha" not in text
-        assert "bravo" not in text
+    for message in messages:
+        assert "alpha" not in message
+        assert "bravo" not in message
+
+
+def test_failed_sqlite_statement_logs_no_bound_values(tmp_path: Path, captured_logs: io.StringIO) -> None:
+    url = make_url(f"sqlite:///{tmp_path / 'hygiene.db'}")
+    migrate(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        # The INSERT carrying the body is the statement that fails, so its error would quote it.
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON learning_sessions "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+        )
+    api = LambdaApiClient(load_handlers(env_for(url)), no_write_on_5xx=engine)
+    assert api.post("/api/sessions/", {"title": "big", "description": BIG}).status >= 500
+    engine.dispose()
+    assert "refused by the test" in captured_logs.getvalue(), "the failure was not logged: nothing to check"
+    assert BIG[:100] not in captured_logs.getvalue()

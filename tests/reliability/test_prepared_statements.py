@@ -10,6 +10,8 @@ from learning_sessions.settings import Settings
 from learning_sessions.tables import learning_sessions
 from tests.reliability.conftest import env_for
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.parametrize(("enabled", "expected"), [("true", 1), ("false", 0)])
 def test_each_statement_is_prepared_once_per_connection(pg_url: URL, enabled: str, expected: int) -> None:
