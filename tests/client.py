@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.events import http_api_event
+from tests.events import TEST_USER, http_api_event
 from tests.lambda_functions import FakeLambdaContext, Handler
 
 _UNSET: Any = object()
@@ -39,8 +39,11 @@ class ApiResponse:
 
 
 class LambdaApiClient:
-    def __init__(self, handlers: dict[str, Handler]):
+    """Requests as `user` (the token's `sub`), unless a request names another user (None: no authorizer)."""
+
+    def __init__(self, handlers: dict[str, Handler], *, user: str = TEST_USER):
         self.handlers = handlers
+        self.user = user
         self.last_context: FakeLambdaContext | None = None
 
     def _route(self, method: str, path: str) -> tuple[str, str, dict[str, str] | None]:
@@ -61,6 +64,7 @@ class LambdaApiClient:
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
+        user: str | None = _UNSET,
     ) -> ApiResponse:
         name, route, path_parameters = self._route(method, path)
         body: Any = raw_body if json_body is _UNSET else json.dumps(json_body)
@@ -73,6 +77,7 @@ class LambdaApiClient:
             query=query,
             path_parameters=path_parameters,
             base64_body=base64_body,
+            user=self.user if user is _UNSET else user,
         )
         self.last_context = FakeLambdaContext(function_name=name)
         result = self.handlers[name](event, self.last_context)
@@ -92,6 +97,10 @@ class LambdaApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("DELETE", path, **kwargs)
+
+    def as_user(self, user: str) -> LambdaApiClient:
+        """The same functions, with requests from another caller."""
+        return LambdaApiClient(self.handlers, user=user)
 
     def create(self, **fields: Any) -> dict[str, Any]:
         response = self.post("/api/sessions/", {"title": "Learn Flask", **fields})

@@ -3,7 +3,15 @@
 from typing import Annotated
 
 from learning_sessions import service
-from learning_sessions.api import COLLECTION_PATHS, Query, Response, create_resolver, json_response, lambda_entry
+from learning_sessions.api import (
+    COLLECTION_PATHS,
+    Query,
+    Response,
+    create_resolver,
+    json_response,
+    lambda_entry,
+    request_owner,
+)
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES
 from learning_sessions.schemas import Session, SessionPage
@@ -20,7 +28,9 @@ def list_sessions(
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,
     status: Annotated[SessionStatus | None, Query(description="Only sessions in this status.")] = None,
 ) -> Response[str]:
-    rows, next_cursor = service.list_sessions(engine, limit=limit, status=status, cursor=cursor)
+    rows, next_cursor = service.list_sessions(
+        engine, owner=request_owner(app), limit=limit, status=status, cursor=cursor
+    )
     page = SessionPage(data=[Session.model_validate(row) for row in rows], next_cursor=next_cursor)
     return json_response(200, page)
 
