@@ -20,10 +20,11 @@ lock taken is held until the end. The steps above are then still bounded per sta
 are what a transaction-per-step run needs.
 
 Indexes are built with a plain CREATE INDEX, not CONCURRENTLY: CONCURRENTLY cannot run inside a
-transaction, and alembic's autocommit_block would commit the migrate function's one transaction
-half way. A plain build blocks writes (not reads) while it runs. For a table too large for that,
-build the two indexes CONCURRENTLY by hand beforehand under the same names; the upgrade then
-finds them (IF NOT EXISTS) and only drops the old ones.
+transaction, and alembic's autocommit_block cannot work inside the migrate function's one
+transaction (it would have to commit it half way). A plain build blocks writes (not reads) while
+it runs. For a table too large for that, an operator adds the nullable column and builds the two
+indexes CONCURRENTLY by hand beforehand, under the same names; the upgrade then finds them
+(IF NOT EXISTS) and only backfills, constrains and drops the old indexes.
 
 SQLite cannot change a column's nullability in place: batch mode rebuilds the table.
 
@@ -106,9 +107,12 @@ def _rebuilt_sqlite_table() -> Iterator[BatchOperations]:
 
 
 def upgrade() -> None:
-    op.add_column(_TABLE, sa.Column("owner", sa.String(255), nullable=True))
+    postgres = op.get_bind().dialect.name == "postgresql"
+    # IF NOT EXISTS (Postgres only; SQLite has no such syntax): an operator may have added the
+    # column and built the indexes CONCURRENTLY by hand beforehand (see docs/deploying.md).
+    op.add_column(_TABLE, sa.Column("owner", sa.String(255), nullable=True), if_not_exists=postgres or None)
     _backfill(backfill_owner(), batch_size())
-    if op.get_bind().dialect.name == "postgresql":
+    if postgres:
         op.execute(f"ALTER TABLE {_TABLE} ADD CONSTRAINT {_NOT_NULL_CHECK} CHECK (owner IS NOT NULL) NOT VALID")
         op.execute(f"ALTER TABLE {_TABLE} VALIDATE CONSTRAINT {_NOT_NULL_CHECK}")
         op.alter_column(_TABLE, "owner", existing_type=sa.String(255), nullable=False)

@@ -153,3 +153,27 @@ def test_sqlite_keeps_autoincrement_through_the_rebuild(tmp_path: Path) -> None:
         assert sessions(engine)[-1][0] == ROWS + 1 > before[-1][0]
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_takes_a_column_and_indexes_prepared_concurrently_by_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/deploying.md's recipe for a large table: the migration finds what was built and goes on."""
+    monkeypatch.setenv("MIGRATION_BACKFILL_OWNER", "someone")
+    with fresh_postgres_database() as url:
+        config = alembic_config(url)
+        command.upgrade(config, revision_before_owner())
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            before = seed_without_owner(engine)
+            with engine.connect() as conn:
+                conn.execute(text("ALTER TABLE learning_sessions ADD COLUMN owner varchar(255)"))
+                for name, columns in NEW_INDEXES.items():
+                    conn.execute(text(f"CREATE INDEX CONCURRENTLY {name} ON learning_sessions ({', '.join(columns)})"))
+            command.upgrade(config, OWNER_REVISION)
+            assert sessions(engine) == before
+            assert owners(engine) == ["someone"] * (ROWS - 1)
+            assert indexes(engine) == NEW_INDEXES
+        finally:
+            engine.dispose()
