@@ -76,6 +76,20 @@ def test_each_user_reads_only_their_own_sessions(
         assert_not_found(alice.get(f"/api/sessions/{session_id}"), session_id)
 
 
+def every_request_for(client: LambdaApiClient, path: str, etag: str) -> list[ApiResponse]:
+    """GET, and PATCH and DELETE without If-Match, with the session's real ETag and with "*"."""
+    change = {"title": "Taken over"}
+    return [
+        client.get(path),
+        client.patch(path, change),
+        client.patch(path, change, headers={"If-Match": etag}),
+        client.patch(path, change, headers={"If-Match": "*"}),
+        client.delete(path),
+        client.delete(path, headers={"If-Match": etag}),
+        client.delete(path, headers={"If-Match": "*"}),
+    ]
+
+
 def test_another_users_session_answers_like_a_missing_one_and_is_left_alone(
     alice: LambdaApiClient, bob: LambdaApiClient, clean_db: Engine
 ) -> None:
@@ -85,29 +99,13 @@ def test_another_users_session_answers_like_a_missing_one_and_is_left_alone(
     path = f"/api/sessions/{session_id}"
     before = stored(clean_db)
 
-    answers = [
-        bob.get(path),
-        bob.patch(path, {"title": "Taken over"}),
-        bob.patch(path, {"title": "Taken over"}, headers={"If-Match": etag}),
-        bob.patch(path, {"title": "Taken over"}, headers={"If-Match": "*"}),
-        bob.delete(path),
-        bob.delete(path, headers={"If-Match": etag}),
-        bob.delete(path, headers={"If-Match": "*"}),
-    ]
+    answers = every_request_for(bob, path, etag)
 
     assert stored(clean_db) == before
     assert alice.get(path).json() == created.json()
     # Now really missing: the answers to bob were byte for byte those of a missing session.
     assert alice.delete(path, headers={"If-Match": etag}).status == 204
-    missing = [
-        bob.get(path),
-        bob.patch(path, {"title": "Taken over"}),
-        bob.patch(path, {"title": "Taken over"}, headers={"If-Match": etag}),
-        bob.patch(path, {"title": "Taken over"}, headers={"If-Match": "*"}),
-        bob.delete(path),
-        bob.delete(path, headers={"If-Match": etag}),
-        bob.delete(path, headers={"If-Match": "*"}),
-    ]
+    missing = every_request_for(bob, path, etag)
     for foreign, absent in zip(answers, missing, strict=True):
         assert_not_found(foreign, session_id)
         assert (foreign.status, foreign.body) == (absent.status, absent.body)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import URL, create_engine, inspect, make_url
 
 from learning_sessions.tables import metadata
-from tests.conftest import BACKENDS
-from tests.databases import alembic_config, fresh_postgres_database, migrate
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
-    if request.param == "sqlite":
-        yield make_url(f"sqlite:///{tmp_path / 'migrations.db'}")
-        return
-    with fresh_postgres_database() as url:
-        yield url
+from tests.databases import alembic_config, migrate
 
 
 def schema_differences(url: URL) -> list[object]:

@@ -12,7 +12,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Engine, create_engine, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from tests.conftest import BACKENDS
 from tests.databases import alembic_config, fresh_postgres_database
 
 OWNER_REVISION = "0005"
@@ -27,18 +26,9 @@ NEW_INDEXES = {
 }
 
 
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
-    if request.param == "sqlite":
-        yield make_url(f"sqlite:///{tmp_path / 'owner.db'}")
-        return
-    with fresh_postgres_database() as url:
-        yield url
-
-
 @pytest.fixture
-def engine(database: URL) -> Iterator[Engine]:
-    engine = create_engine(database)
+def engine(empty_database: URL) -> Iterator[Engine]:
+    engine = create_engine(empty_database)
     yield engine
     engine.dispose()
 
@@ -81,9 +71,9 @@ def indexes(engine: Engine) -> dict[str | None, list[str | None]]:
 
 
 def test_upgrade_backfills_every_row_in_batches_then_downgrade_keeps_them(
-    database: URL, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    empty_database: URL, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = alembic_config(database)
+    config = alembic_config(empty_database)
     command.upgrade(config, revision_before_owner())
     before = seed_without_owner(engine)
     monkeypatch.setenv("MIGRATION_BACKFILL_OWNER", "the-first-user")
@@ -120,13 +110,13 @@ def test_upgrade_backfills_every_row_in_batches_then_downgrade_keeps_them(
 
 
 def test_backfill_owner_defaults_to_the_local_user(
-    database: URL, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    empty_database: URL, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Unset, existing rows go to make dev's user, so a local database stays visible as it was."""
     from local_api.authorizer import LOCAL_USER
 
     monkeypatch.delenv("MIGRATION_BACKFILL_OWNER", raising=False)
-    config = alembic_config(database)
+    config = alembic_config(empty_database)
     command.upgrade(config, revision_before_owner())
     seed_without_owner(engine)
     command.upgrade(config, OWNER_REVISION)
