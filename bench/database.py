@@ -17,12 +17,16 @@ from sqlalchemy.exc import DBAPIError
 
 from bench.harness import BenchError
 from tests.databases import PostgresUnavailable, migrate, throwaway_postgres_database
+from tests.events import TEST_USER
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
 # Seeded rows are created one second apart, newest first, ending here; the microseconds vary so
 # that the timestamps look like real ones.
 SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = ("planned", "in_progress", "completed")
+# Every seeded row belongs to the user the benchmark's requests come from (tests.events' default),
+# so each request's owner-scoped statement finds what it did before sessions had owners.
+OWNER = TEST_USER
 
 
 @dataclass
@@ -90,7 +94,8 @@ def seed(db: BenchDatabase, rows: int, *, offset: int = 0) -> float:
         statement = text(
             """
             INSERT INTO learning_sessions
-                (title, description, status, difficulty, started_at, completed_at, created_at, updated_at, version)
+                (title, description, status, difficulty, started_at, completed_at, created_at, updated_at, version,
+                 owner)
             SELECT
                 'Seeded session ' || g,
                 CASE WHEN mod(g, 4) = 0 THEN NULL ELSE 'Notes for session ' || g END,
@@ -100,7 +105,8 @@ def seed(db: BenchDatabase, rows: int, *, offset: int = 0) -> float:
                 CASE WHEN mod(g, 3) = 2 THEN ts + interval '70 minutes' END,
                 ts,
                 ts,
-                1
+                1,
+                :owner
             FROM (
                 SELECT
                     g,
@@ -111,7 +117,7 @@ def seed(db: BenchDatabase, rows: int, *, offset: int = 0) -> float:
             """
         )
         with db.engine.begin() as conn:
-            conn.execute(statement, {"epoch": SEED_EPOCH, "first": offset + 1, "last": offset + rows})
+            conn.execute(statement, {"epoch": SEED_EPOCH, "first": offset + 1, "last": offset + rows, "owner": OWNER})
             conn.execute(text("ANALYZE learning_sessions"))
     else:
         database = db.url.database
@@ -155,8 +161,8 @@ def _sqlite_row(g: int) -> tuple[Any, ...]:
 def _insert_sqlite(conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> None:
     conn.executemany(
         "INSERT INTO learning_sessions (title, description, status, difficulty, started_at, completed_at,"
-        " created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        batch,
+        " created_at, updated_at, version, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+        [(*row, OWNER) for row in batch],
     )
     conn.commit()
 
@@ -167,7 +173,14 @@ def add_rows(db: BenchDatabase, rows: int) -> list[int]:
 
     now = datetime.now(UTC)
     values = [
-        {"title": f"To delete {i}", "status": "planned", "created_at": now, "updated_at": now, "version": 1}
+        {
+            "title": f"To delete {i}",
+            "status": "planned",
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "owner": OWNER,
+        }
         for i in range(rows)
     ]
     with db.engine.begin() as conn:
@@ -197,7 +210,7 @@ def cursor_at(db: BenchDatabase, fraction: float) -> tuple[str, int]:
             .offset(position - 1)
             .limit(1)
         ).one()
-    return encode_cursor(created_at, int(session_id), list_filter(status=None)), position
+    return encode_cursor(created_at, int(session_id), list_filter(owner=OWNER, status=None)), position
 
 
 def explain(db: BenchDatabase, *, deep_cursor: str, session_id: int) -> dict[str, list[str]]:
@@ -206,12 +219,18 @@ def explain(db: BenchDatabase, *, deep_cursor: str, session_id: int) -> dict[str
     from learning_sessions.cursor import decode_cursor, list_filter
 
     cases: dict[str, Any] = {
-        "list first page": lambda conn: queries.list_sessions(conn, limit=51, status=None, after=None),
+        "list first page": lambda conn: queries.list_sessions(conn, owner=OWNER, limit=51, status=None, after=None),
         "list deep page": lambda conn: queries.list_sessions(
-            conn, limit=51, status=None, after=decode_cursor(deep_cursor, list_filter(status=None))
+            conn,
+            owner=OWNER,
+            limit=51,
+            status=None,
+            after=decode_cursor(deep_cursor, list_filter(owner=OWNER, status=None)),
         ),
-        "list by status": lambda conn: queries.list_sessions(conn, limit=51, status="completed", after=None),
-        "get by id": lambda conn: queries.fetch_session(conn, session_id),
+        "list by status": lambda conn: queries.list_sessions(
+            conn, owner=OWNER, limit=51, status="completed", after=None
+        ),
+        "get by id": lambda conn: queries.fetch_session(conn, session_id, owner=OWNER),
     }
     prefix = (
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " if db.backend == "postgres" else "EXPLAIN QUERY PLAN "

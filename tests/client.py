@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from tests.events import http_api_event
+from tests.events import TEST_USER, http_api_event
 from tests.lambda_functions import FakeLambdaContext, Handler
 from tests.no_write import assert_no_write_on_server_error
 
@@ -43,9 +43,12 @@ class ApiResponse:
 
 
 class LambdaApiClient:
-    def __init__(self, handlers: dict[str, Handler], *, no_write_on_5xx: Engine | None = None):
+    """Requests as `user` (the token's `sub`), unless a request names another user (None: no authorizer)."""
+
+    def __init__(self, handlers: dict[str, Handler], *, user: str = TEST_USER, no_write_on_5xx: Engine | None = None):
         """``no_write_on_5xx``: the database to check is unchanged by every request answered with a 5xx."""
         self.handlers = handlers
+        self.user = user
         self.no_write_on_5xx = no_write_on_5xx
         self.last_context: FakeLambdaContext | None = None
 
@@ -67,10 +70,11 @@ class LambdaApiClient:
         headers: Mapping[str, str | None] | None = None,
         query: dict[str, str] | None = None,
         base64_body: bool = False,
+        user: str | None = _UNSET,
     ) -> ApiResponse:
         return assert_no_write_on_server_error(
             self.no_write_on_5xx,
-            lambda: self._send(method, path, json_body, raw_body, headers, query, base64_body),
+            lambda: self._send(method, path, json_body, raw_body, headers, query, base64_body, user),
             lambda response: response.status,
             f"{method} {path}",
         )
@@ -84,6 +88,7 @@ class LambdaApiClient:
         headers: Mapping[str, str | None] | None,
         query: dict[str, str] | None,
         base64_body: bool,
+        user: str | None,
     ) -> ApiResponse:
         name, route, path_parameters = self._route(method, path)
         body: Any = raw_body if json_body is _UNSET else json.dumps(json_body)
@@ -96,6 +101,7 @@ class LambdaApiClient:
             query=query,
             path_parameters=path_parameters,
             base64_body=base64_body,
+            user=self.user if user is _UNSET else user,
         )
         self.last_context = FakeLambdaContext(function_name=name)
         result = self.handlers[name](event, self.last_context)
@@ -115,6 +121,10 @@ class LambdaApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("DELETE", path, **kwargs)
+
+    def as_user(self, user: str) -> LambdaApiClient:
+        """The same functions, with requests from another caller."""
+        return LambdaApiClient(self.handlers, user=user, no_write_on_5xx=self.no_write_on_5xx)
 
     def create(self, **fields: Any) -> dict[str, Any]:
         response = self.post("/api/sessions/", {"title": "Learn Flask", **fields})

@@ -9,6 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+# Whom an in-process request comes from unless a test says otherwise: API Gateway's JWT
+# authorizer passes the token's claims to the function, and `sub` is the session's owner.
+TEST_USER = "test-user"
+
 
 def http_api_event(
     method: str,
@@ -20,7 +24,9 @@ def http_api_event(
     query: dict[str, str] | None = None,
     path_parameters: dict[str, str] | None = None,
     base64_body: bool = False,
+    user: str | None = TEST_USER,
 ) -> dict[str, Any]:
+    """An event for `user`'s request, or (user=None) one that never passed an authorizer."""
     if body is not None and not isinstance(body, (str, bytes)):
         body = json.dumps(body)
     if isinstance(body, bytes):
@@ -62,6 +68,9 @@ def http_api_event(
         },
         "isBase64Encoded": base64_body,
     }
+    if user is not None:
+        # As the HTTP API's JWT authorizer passes a verified token's claims (all strings).
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": user}, "scopes": None}}
     if query:
         event["queryStringParameters"] = query
     if path_parameters:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -434,32 +435,50 @@ def check_chronology(values: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- cursors
 
 
-def encode_cursor(created_at_text: str, session_id: int) -> str:
-    raw = json.dumps([created_at_text, session_id], separators=(",", ":")).encode()
+def owner_tag(owner: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(owner.encode()).digest()[:8]).rstrip(b"=").decode("ascii")
+
+
+def encode_cursor(created_at_text: str, session_id: int, owner: str) -> str:
+    raw = json.dumps([created_at_text, session_id, owner_tag(owner)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def invalid_cursor(message: str) -> ApiError:
+    details = [{"loc": ["query", "cursor"], "type": "cursor_invalid", "message": message}]
+    return ApiError(422, "validation_error", "Invalid cursor", details)
+
+
+def decode_cursor(cursor: str, owner: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_text, session_id = json.loads(raw)
+        created_at_text, session_id, tag = json.loads(raw)
         created_at = datetime.fromisoformat(created_at_text)
         if created_at.tzinfo is None or type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise ValueError(cursor)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise ApiError(
-            422,
-            "validation_error",
-            "Invalid cursor",
-            [{"loc": ["query", "cursor"], "type": "cursor_invalid", "message": "Cursor is not one this API returned"}],
-        ) from None
+        raise invalid_cursor("Cursor is not one this API returned") from None
+    if tag != owner_tag(owner):
+        raise invalid_cursor("Cursor was not issued to this caller")
     return created_at, session_id
+
+
+def owner_of(event: dict[str, Any]) -> str:
+    """The caller: the `sub` claim the HTTP API's JWT authorizer passed on."""
+    try:
+        owner = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    except (KeyError, TypeError):
+        owner = None
+    if not isinstance(owner, str) or not 0 < len(owner) <= 255:
+        raise ApiError(401, "unauthorized", "The request carries no verified caller")
+    return owner
 
 
 # ---------------------------------------------------------------- routes
 
 
 def list_sessions(event: dict[str, Any]) -> dict[str, Any]:
+    owner = owner_of(event)
     query = event.get("queryStringParameters") or dict(parse_qsl(event.get("rawQueryString", "")))
     limit_text = query.get("limit", "50")
     try:
@@ -476,25 +495,23 @@ def list_sessions(event: dict[str, Any]) -> dict[str, Any]:
     cursor = query.get("cursor")
     if cursor is not None and len(cursor) > 200:
         raise validation_error(["query", "cursor"], "string_too_long", "String should have at most 200 characters")
-    where: list[str] = []
-    args: list[Any] = []
+    where = ["owner = %s"]
+    args: list[Any] = [owner]
     if status is not None:
         where.append("status = %s")
         args.append(status)
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor)
+        created_at, last_id = decode_cursor(cursor, owner)
         where.append("(created_at, id) < (%s, %s)")
         args += [db.to_db(created_at), last_id]
-    sql = f"SELECT {SELECT_COLUMNS} FROM learning_sessions"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    sql = f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at DESC, id DESC LIMIT %s"
     rows = db.rows(sql, *args, limit + 1)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(db.from_db(last[7]) or "", last[0])
+        next_cursor = encode_cursor(db.from_db(last[7]) or "", last[0], owner)
     body = (
         '{"data":[' + ",".join(session_json(row) for row in rows) + '],"next_cursor":' + json.dumps(next_cursor) + "}"
     )
@@ -502,14 +519,16 @@ def list_sessions(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_session(event: dict[str, Any]) -> dict[str, Any]:
+    owner = owner_of(event)
     session_id = path_id(event)
-    rows = db.rows(f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE id = %s", session_id)
+    rows = db.rows(f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE id = %s AND owner = %s", session_id, owner)
     if not rows:
         raise ApiError(404, "not_found", f"Learning session {session_id} does not exist")
     return one_session(200, rows[0])
 
 
 def create_session(event: dict[str, Any]) -> dict[str, Any]:
+    owner = owner_of(event)
     fields = session_fields(json_body(event), partial=False)
     values: dict[str, Any] = {
         "description": None,
@@ -525,7 +544,8 @@ def create_session(event: dict[str, Any]) -> dict[str, Any]:
     to_db = db.to_db
     row = db.rows(
         "INSERT INTO learning_sessions (title, description, status, difficulty, started_at, completed_at,"
-        f" created_at, updated_at, version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1) RETURNING {SELECT_COLUMNS}",
+        " created_at, updated_at, version, owner) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s)"
+        f" RETURNING {SELECT_COLUMNS}",
         values["title"],
         values["description"],
         values["status"],
@@ -534,6 +554,7 @@ def create_session(event: dict[str, Any]) -> dict[str, Any]:
         None if values["completed_at"] is None else to_db(values["completed_at"]),
         to_db(now),
         to_db(now),
+        owner,
     )[0]
     return one_session(201, row, {"Location": f"/api/sessions/{row[0]}"})
 
@@ -560,12 +581,17 @@ def check_if_match(if_match: str | None, row: Any) -> None:
 
 
 def update_session(event: dict[str, Any]) -> dict[str, Any]:
+    owner = owner_of(event)
     session_id = path_id(event)
     changes = session_fields(json_body(event), partial=True)
     if_match = (event.get("headers") or {}).get("if-match")
     db.begin()
     try:
-        rows = db.rows(f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE id = %s{db.for_update}", session_id)
+        rows = db.rows(
+            f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE id = %s AND owner = %s{db.for_update}",
+            session_id,
+            owner,
+        )
         if not rows:
             raise ApiError(404, "not_found", f"Learning session {session_id} does not exist")
         current = rows[0]
@@ -590,7 +616,7 @@ def update_session(event: dict[str, Any]) -> dict[str, Any]:
         row = db.rows(
             "UPDATE learning_sessions SET title = %s, description = %s, status = %s, difficulty = %s,"
             " started_at = %s, completed_at = %s, updated_at = %s, version = %s"
-            f" WHERE id = %s RETURNING {SELECT_COLUMNS}",
+            f" WHERE id = %s AND owner = %s RETURNING {SELECT_COLUMNS}",
             merged["title"],
             merged["description"],
             merged["status"],
@@ -600,6 +626,7 @@ def update_session(event: dict[str, Any]) -> dict[str, Any]:
             to_db(updated_at),
             current[9] + 1,
             session_id,
+            owner,
         )[0]
         db.commit()
     except BaseException:
@@ -609,22 +636,27 @@ def update_session(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_session(event: dict[str, Any]) -> dict[str, Any]:
+    owner = owner_of(event)
     session_id = path_id(event)
     if_match = (event.get("headers") or {}).get("if-match")
     if if_match is not None:
         db.begin()
         try:
-            rows = db.rows(f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE id = %s{db.for_update}", session_id)
+            rows = db.rows(
+                f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE id = %s AND owner = %s{db.for_update}",
+                session_id,
+                owner,
+            )
             if not rows:
                 raise ApiError(404, "not_found", f"Learning session {session_id} does not exist")
             check_if_match(if_match, rows[0])
-            db.rows("DELETE FROM learning_sessions WHERE id = %s", session_id)
+            db.rows("DELETE FROM learning_sessions WHERE id = %s AND owner = %s", session_id, owner)
             db.commit()
         except BaseException:
             db.rollback()
             raise
         return respond(204, None, {})
-    db.rows("DELETE FROM learning_sessions WHERE id = %s", session_id)
+    db.rows("DELETE FROM learning_sessions WHERE id = %s AND owner = %s", session_id, owner)
     if db.rowcount() != 1:
         raise ApiError(404, "not_found", f"Learning session {session_id} does not exist")
     return respond(204, None, {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,7 @@ class LearningSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(255))
 
 
 def _engine_url(raw: str) -> str:
@@ -93,6 +95,25 @@ def get_db() -> Any:
 
 
 DB = Annotated[Session, Depends(get_db)]
+
+
+def get_owner(request: Request) -> str:
+    """The caller: the `sub` claim the HTTP API's JWT authorizer passed on (Mangum keeps the event)."""
+    try:
+        owner = request.scope["aws.event"]["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    except (KeyError, TypeError):
+        owner = None
+    if not isinstance(owner, str) or not 0 < len(owner) <= 255:
+        raise ApiError(401, "unauthorized", "The request carries no verified caller")
+    return owner
+
+
+Owner = Annotated[str, Depends(get_owner)]
+
+
+def owned(db: Session, id: int, owner: str, *, for_update: bool = False) -> LearningSession | None:
+    statement = select(LearningSession).where(LearningSession.id == id, LearningSession.owner == owner)
+    return db.scalars(statement.with_for_update() if for_update else statement).one_or_none()
 
 
 # ---------------------------------------------------------------- schemas
@@ -260,25 +281,31 @@ def check_chronology(values: dict[str, Any]) -> None:
         )
 
 
-def encode_cursor(created_at: datetime, session_id: int) -> str:
-    raw = json.dumps([created_at.isoformat(), session_id], separators=(",", ":")).encode()
+def owner_tag(owner: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(owner.encode()).digest()[:8]).rstrip(b"=").decode("ascii")
+
+
+def encode_cursor(created_at: datetime, session_id: int, owner: str) -> str:
+    raw = json.dumps([created_at.isoformat(), session_id, owner_tag(owner)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def invalid_cursor(message: str) -> ApiError:
+    details = [{"loc": ["query", "cursor"], "type": "cursor_invalid", "message": message}]
+    return ApiError(422, "validation_error", "Invalid cursor", details)
+
+
+def decode_cursor(cursor: str, owner: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_text, session_id = json.loads(raw)
+        created_at_text, session_id, tag = json.loads(raw)
         created_at = datetime.fromisoformat(created_at_text)
         if created_at.tzinfo is None or type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise ValueError(cursor)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise ApiError(
-            422,
-            "validation_error",
-            "Invalid cursor",
-            [{"loc": ["query", "cursor"], "type": "cursor_invalid", "message": "Cursor is not one this API returned"}],
-        ) from None
+        raise invalid_cursor("Cursor is not one this API returned") from None
+    if tag != owner_tag(owner):
+        raise invalid_cursor("Cursor was not issued to this caller")
     return created_at, session_id
 
 
@@ -291,32 +318,35 @@ SessionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 @app.get("/api/sessions/", response_model=SessionPage, include_in_schema=False)
 def list_sessions(
     db: DB,
+    owner: Owner,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     status: SessionStatus | None = None,
 ) -> Any:
     table = LearningSession
-    statement = select(table).order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+    statement = (
+        select(table).where(table.owner == owner).order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+    )
     if status is not None:
         statement = statement.where(table.status == status.value)
     if cursor is not None:
-        statement = statement.where(tuple_(table.created_at, table.id) < tuple_(*decode_cursor(cursor)))
+        statement = statement.where(tuple_(table.created_at, table.id) < tuple_(*decode_cursor(cursor, owner)))
     rows = list(db.scalars(statement))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id, owner)
     return {"data": rows, "next_cursor": next_cursor}
 
 
 @app.post("/api/sessions", status_code=201, response_model=SessionEnvelope)
 @app.post("/api/sessions/", status_code=201, response_model=SessionEnvelope, include_in_schema=False)
-def create_session(payload: SessionCreate, response: Response, db: DB) -> Any:
+def create_session(payload: SessionCreate, response: Response, db: DB, owner: Owner) -> Any:
     now = datetime.now(UTC)
     values = payload.model_dump()
     apply_lifecycle(values, None, payload.model_fields_set, now)
     check_chronology(values)
-    row = LearningSession(**values, created_at=now, updated_at=now, version=1)
+    row = LearningSession(**values, created_at=now, updated_at=now, version=1, owner=owner)
     db.add(row)
     db.commit()
     response.headers["Location"] = f"/api/sessions/{row.id}"
@@ -325,8 +355,8 @@ def create_session(payload: SessionCreate, response: Response, db: DB) -> Any:
 
 
 @app.get("/api/sessions/{id}", response_model=SessionEnvelope)
-def get_session(id: SessionId, response: Response, db: DB) -> Any:
-    row = db.get(LearningSession, id)
+def get_session(id: SessionId, response: Response, db: DB, owner: Owner) -> Any:
+    row = owned(db, id, owner)
     if row is None:
         raise not_found(id)
     response.headers["ETag"] = etag(row)
@@ -339,9 +369,10 @@ def update_session(
     payload: SessionUpdate,
     response: Response,
     db: DB,
+    owner: Owner,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Any:
-    row = db.get(LearningSession, id, with_for_update=True)
+    row = owned(db, id, owner, for_update=True)
     if row is None:
         raise not_found(id)
     check_if_match(if_match, row)
@@ -361,8 +392,8 @@ def update_session(
 
 
 @app.delete("/api/sessions/{id}", status_code=204)
-def delete_session(id: SessionId, db: DB, if_match: Annotated[str | None, Header()] = None) -> Response:
-    row = db.get(LearningSession, id, with_for_update=True)
+def delete_session(id: SessionId, db: DB, owner: Owner, if_match: Annotated[str | None, Header()] = None) -> Response:
+    row = owned(db, id, owner, for_update=True)
     if row is None:
         raise not_found(id)
     check_if_match(if_match, row)

@@ -12,9 +12,9 @@ from learning_sessions.api import (
     create_resolver,
     created_response,
     lambda_entry,
+    request_owner,
 )
 from learning_sessions.database import get_engine
-from learning_sessions.idempotency import LOCAL_OWNER
 from learning_sessions.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES
 from learning_sessions.schemas import SessionCreate
 from learning_sessions.settings import get_settings
@@ -30,7 +30,7 @@ def create_session(
     payload: Annotated[SessionCreate, Body(embed=False)], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
     created = service.create_session(
-        engine, payload, owner=LOCAL_OWNER, idempotency_key=idempotency_key, key_lifetime=key_lifetime
+        engine, payload, owner=request_owner(app), idempotency_key=idempotency_key, key_lifetime=key_lifetime
     )
     return created_response(created)
 

@@ -1,7 +1,7 @@
 """DELETE /api/sessions/{id}: 204 when deleted."""
 
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, IfMatch, Response, SessionId, create_resolver, lambda_entry
+from learning_sessions.api import ITEM_PATH, IfMatch, Response, SessionId, create_resolver, lambda_entry, request_owner
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import DELETE_OPERATION, DELETE_RESPONSES
 
@@ -11,7 +11,7 @@ engine = get_engine()
 
 @app.delete(ITEM_PATH, responses=DELETE_RESPONSES, operation_id=DELETE_OPERATION)
 def delete_session(id: SessionId, if_match: IfMatch = None) -> Response[None]:
-    service.delete_session(engine, id, if_match=if_match)
+    service.delete_session(engine, id, owner=request_owner(app), if_match=if_match)
     return Response(status_code=204, body=None)
 
 

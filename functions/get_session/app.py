@@ -1,7 +1,15 @@
 """GET /api/sessions/{id}: one session."""
 
 from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, Response, SessionId, create_resolver, lambda_entry, session_response
+from learning_sessions.api import (
+    ITEM_PATH,
+    Response,
+    SessionId,
+    create_resolver,
+    lambda_entry,
+    request_owner,
+    session_response,
+)
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import GET_OPERATION, GET_RESPONSES
 
@@ -11,7 +19,7 @@ engine = get_engine()
 
 @app.get(ITEM_PATH, responses=GET_RESPONSES, operation_id=GET_OPERATION)
 def get_session(id: SessionId) -> Response[str]:
-    return session_response(200, service.get_session(engine, id))
+    return session_response(200, service.get_session(engine, id, owner=request_owner(app)))
 
 
 lambda_handler = lambda_entry(app)

@@ -11,6 +11,7 @@ from learning_sessions.api import (
     create_resolver,
     lambda_entry,
     page_response,
+    request_owner,
 )
 from learning_sessions.database import get_engine
 from learning_sessions.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES
@@ -29,7 +30,9 @@ def list_sessions(
     ] = None,
     status: Annotated[SessionStatus | None, Query(description="Only sessions in this status.")] = None,
 ) -> Response[str]:
-    return page_response(service.list_sessions(engine, limit=limit, status=status, cursor=cursor))
+    return page_response(
+        service.list_sessions(engine, owner=request_owner(app), limit=limit, status=status, cursor=cursor)
+    )
 
 
 lambda_handler = lambda_entry(app)

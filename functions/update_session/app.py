@@ -11,6 +11,7 @@ from learning_sessions.api import (
     SessionId,
     create_resolver,
     lambda_entry,
+    request_owner,
     session_response,
 )
 from learning_sessions.database import get_engine
@@ -25,7 +26,9 @@ engine = get_engine()
 def update_session(
     id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
 ) -> Response[str]:
-    return session_response(200, service.update_session(engine, id, payload, if_match=if_match))
+    return session_response(
+        200, service.update_session(engine, id, payload, owner=request_owner(app), if_match=if_match)
+    )
 
 
 lambda_handler = lambda_entry(app)

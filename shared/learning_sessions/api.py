@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from learning_sessions import init_complete, snapstart
-from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from learning_sessions.etags import IF_MATCH_PATTERN, etag_for
 from learning_sessions.http_errors import (
     JSON,
@@ -88,6 +88,9 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# OpenID Connect Core 1.0, section 2: a `sub` "MUST NOT exceed 255 ASCII characters"; also the owner columns' size.
+MAX_OWNER_LENGTH = 255
+
 # Bodies sent with these are ignored, so they are not checked either.
 _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
@@ -113,6 +116,28 @@ def create_resolver() -> APIGatewayHttpResolver:
     app = _WholeSegmentResolver(enable_validation=True, json_body_deserializer=parse_json_object)
     register_error_handlers(app, logger)
     return app
+
+
+def caller_of(event: Mapping[str, Any]) -> str:
+    """Who sends this request, and so owns what it reads and writes: the token's `sub` claim.
+
+    API Gateway's JWT authorizer (or local_api's emulation of it) verified the token and put its
+    claims here; the function trusts that and never verifies the token again. A request without
+    them never reached us through the authorizer, so it gets no default owner, only a 401.
+    """
+    try:
+        owner = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    except (KeyError, TypeError):
+        owner = None
+    if not isinstance(owner, str) or not 0 < len(owner) <= MAX_OWNER_LENGTH:
+        raise Unauthorized("The request carries no verified caller", headers={"WWW-Authenticate": "Bearer"})
+    return owner
+
+
+def request_owner(app: APIGatewayHttpResolver) -> str:
+    """The caller of the request being routed, as lambda_entry read it (see caller_of)."""
+    owner: str = app.context["owner"]
+    return owner
 
 
 def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] | None = None) -> Response[str]:
@@ -286,11 +311,14 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
         started = time.perf_counter()
         http = event.get("requestContext", {}).get("http", {})
         try:
+            owner = caller_of(event)
             if http.get("method") not in _METHODS_WITHOUT_BODY:
                 event = with_decoded_body(event, settings.max_body_bytes)
         except ApiError as exc:
             result = api_error_proxy_result(exc)
         else:
+            # Cleared by resolve() when the request is done, so it never outlives it.
+            app.context["owner"] = owner
             result = app.resolve(event, context)
         # DEBUG: formatting a JSON line per request costs about a sixth of a warm GET, and API
         # Gateway's access log already has it. Errors and warnings are logged where they happen.

@@ -22,6 +22,11 @@ class BadRequest(ApiError):
     code = "bad_request"
 
 
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"

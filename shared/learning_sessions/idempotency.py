@@ -19,11 +19,6 @@ from learning_sessions.errors import ValidationFailed, field_error
 from learning_sessions.etags import etag_for
 from learning_sessions.schemas import Session, SessionCreate, SessionEnvelope
 
-# Whose keys these are. Until the API knows its users, every request belongs to this one
-# owner; with users, the owner becomes the caller's identity, so no client can ever claim,
-# replay or block another client's key.
-LOCAL_OWNER = "local"
-
 
 @dataclass(frozen=True)
 class CreatedSession:
@@ -41,7 +36,11 @@ class CreatedSession:
 
 @dataclass(frozen=True)
 class IdempotentRequest:
-    """A POST under a key: who sent it, the key, and a fingerprint of what was sent."""
+    """A POST under a key: who sent it, the key, and a fingerprint of what was sent.
+
+    Keys are the caller's own (the owner is the token's `sub`), so no client can ever claim,
+    replay or block another client's key.
+    """
 
     owner: str
     key: str

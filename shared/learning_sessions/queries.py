@@ -30,7 +30,11 @@ _columns = [
 # Built once at import, with bind parameters, so each request only binds values: no statement
 # construction per call, and SQLAlchemy's compiled cache (and the dialect's prepared statements)
 # see the same statement every time.
-_by_id = table.c.id == bindparam("session_id")
+# Every statement names the caller: another owner's row is invisible in the same statement that
+# looks for it, so it answers exactly like a missing one and costs no extra query. ("owned_by",
+# not "owner": a bind parameter named after a column is reserved for INSERT/UPDATE values.)
+_owned = table.c.owner == bindparam("owned_by", type_=table.c.owner.type)
+_by_id = (table.c.id == bindparam("session_id")) & _owned
 _INSERT = insert(table).returning(*_columns)
 _FETCH = select(*_columns).where(_by_id)
 _FETCH_FOR_UPDATE = _FETCH.with_for_update()
@@ -38,7 +42,10 @@ _UPDATE = update(table).where(_by_id).returning(*_columns)
 _DELETE = delete(table).where(_by_id)
 
 _NEWEST_FIRST = (
-    select(*_columns).order_by(table.c.created_at.desc(), table.c.id.desc()).limit(bindparam("limit", type_=Integer()))
+    select(*_columns)
+    .where(_owned)
+    .order_by(table.c.created_at.desc(), table.c.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
 )
 _IN_STATUS = table.c.status == bindparam("status", type_=table.c.status.type)
 # The (created_at, id) row comparison lets the index seek straight to the page.
@@ -74,8 +81,8 @@ def _claim_key(dialect_insert: Any) -> Any:
 _CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
 
 
-def insert_session(conn: Connection, values: Mapping[str, Any]) -> RowMapping:
-    return conn.execute(_INSERT, dict(values)).mappings().one()
+def insert_session(conn: Connection, values: Mapping[str, Any], *, owner: str) -> RowMapping:
+    return conn.execute(_INSERT, {**values, "owner": owner}).mappings().one()
 
 
 def insert_idempotency_key(conn: Connection, values: Mapping[str, Any], *, now: datetime) -> bool:
@@ -89,29 +96,33 @@ def fetch_idempotency_key(conn: Connection, owner: str, idempotency_key: str) ->
     return conn.execute(_FETCH_KEY, {"owner": owner, "idempotency_key": idempotency_key}).mappings().one()
 
 
-def fetch_session(conn: Connection, session_id: int, *, for_update: bool = False) -> RowMapping | None:
+def fetch_session(conn: Connection, session_id: int, *, owner: str, for_update: bool = False) -> RowMapping | None:
     statement = _FETCH_FOR_UPDATE if for_update else _FETCH
-    return conn.execute(statement, {"session_id": session_id}).mappings().one_or_none()
+    return conn.execute(statement, {"session_id": session_id, "owned_by": owner}).mappings().one_or_none()
 
 
-def update_session(conn: Connection, session_id: int, values: Mapping[str, Any]) -> RowMapping | None:
-    return conn.execute(_UPDATE, {"session_id": session_id, **values}).mappings().one_or_none()
+def update_session(conn: Connection, session_id: int, values: Mapping[str, Any], *, owner: str) -> RowMapping | None:
+    parameters = {"session_id": session_id, "owned_by": owner, **values}
+    return conn.execute(_UPDATE, parameters).mappings().one_or_none()
 
 
-def delete_session(conn: Connection, session_id: int) -> bool:
-    return conn.execute(_DELETE, {"session_id": session_id}).rowcount == 1
+def delete_session(conn: Connection, session_id: int, *, owner: str) -> bool:
+    return conn.execute(_DELETE, {"session_id": session_id, "owned_by": owner}).rowcount == 1
 
 
-def list_page_statement(*, limit: int, status: str | None, after: Position | None) -> Select[Any]:
-    """Newest first, optionally within one status, optionally after a (created_at, id) position."""
+def list_page_statement(*, owner: str, limit: int, status: str | None, after: Position | None) -> Select[Any]:
+    """The owner's sessions newest first, optionally within one status, optionally after a position."""
     statement = _LIST_PAGES[status is not None, after is not None]
-    return statement.params(limit=limit, status=status, **_position(after))
+    return statement.params(owned_by=owner, limit=limit, status=status, **_position(after))
 
 
 def _position(after: Position | None) -> dict[str, Any]:
     return {} if after is None else {"after_created_at": after[0], "after_id": after[1]}
 
 
-def list_sessions(conn: Connection, *, limit: int, status: str | None, after: Position | None) -> Sequence[RowMapping]:
+def list_sessions(
+    conn: Connection, *, owner: str, limit: int, status: str | None, after: Position | None
+) -> Sequence[RowMapping]:
     statement = _LIST_PAGES[status is not None, after is not None]
-    return conn.execute(statement, {"limit": limit, "status": status, **_position(after)}).mappings().all()
+    parameters = {"owned_by": owner, "limit": limit, "status": status, **_position(after)}
+    return conn.execute(statement, parameters).mappings().all()

@@ -85,12 +85,12 @@ def create_session(
     values.update(created_at=now, updated_at=now, version=1)
     if idempotency_key is None:
         with single_statement(engine) as conn:
-            return CreatedSession.from_row(queries.insert_session(conn, values))
+            return CreatedSession.from_row(queries.insert_session(conn, values, owner=owner))
     request = IdempotentRequest.of(payload, owner=owner, key=idempotency_key)
 
     def transaction() -> CreatedSession:
         with engine.connect() as conn, conn.begin() as unit:
-            created = CreatedSession.from_row(queries.insert_session(conn, values))
+            created = CreatedSession.from_row(queries.insert_session(conn, values, owner=owner))
             if queries.insert_idempotency_key(conn, request.record(created, now=now, lifetime=key_lifetime), now=now):
                 return created  # the key and the row commit together, or neither does
             earlier = queries.fetch_idempotency_key(conn, owner, idempotency_key)
@@ -101,10 +101,10 @@ def create_session(
     return retry_if_disconnected(transaction)
 
 
-def get_session(engine: Engine, session_id: int) -> RowMapping:
+def get_session(engine: Engine, session_id: int, *, owner: str) -> RowMapping:
     def read() -> RowMapping | None:
         with read_only(engine) as conn:
-            return queries.fetch_session(conn, session_id)
+            return queries.fetch_session(conn, session_id, owner=owner)
 
     row = retry_if_disconnected(read)
     if row is None:
@@ -113,7 +113,7 @@ def get_session(engine: Engine, session_id: int) -> RowMapping:
 
 
 def update_session(
-    engine: Engine, session_id: int, payload: SessionUpdate, *, if_match: str | None = None
+    engine: Engine, session_id: int, payload: SessionUpdate, *, owner: str, if_match: str | None = None
 ) -> RowMapping:
     changes = payload.changes()
 
@@ -121,7 +121,7 @@ def update_session(
         with engine.begin() as conn:
             # The row lock serialises concurrent PATCHes, so each one merges into the latest row
             # and the If-Match check cannot race another writer.
-            current = queries.fetch_session(conn, session_id, for_update=True)
+            current = queries.fetch_session(conn, session_id, owner=owner, for_update=True)
             if current is None:
                 raise not_found(session_id)
             check_if_match(if_match, current)
@@ -132,7 +132,7 @@ def update_session(
             updated_at = max(utcnow(), current["updated_at"] + timedelta(microseconds=1))
             values = {key: merged[key] for key in SessionUpdate.model_fields}
             values.update(updated_at=updated_at, version=current["version"] + 1)
-            return queries.update_session(conn, session_id, values)
+            return queries.update_session(conn, session_id, values, owner=owner)
 
     row = retry_if_disconnected(transaction)
     if row is None:
@@ -140,19 +140,19 @@ def update_session(
     return row
 
 
-def delete_session(engine: Engine, session_id: int, *, if_match: str | None = None) -> None:
+def delete_session(engine: Engine, session_id: int, *, owner: str, if_match: str | None = None) -> None:
     def transaction() -> bool:
         with engine.begin() as conn:
             # Locked, so the version checked is the version deleted.
-            current = queries.fetch_session(conn, session_id, for_update=True)
+            current = queries.fetch_session(conn, session_id, owner=owner, for_update=True)
             if current is None:
                 raise not_found(session_id)
             check_if_match(if_match, current)
-            return queries.delete_session(conn, session_id)
+            return queries.delete_session(conn, session_id, owner=owner)
 
     if if_match is None:
         with single_statement(engine) as conn:
-            deleted = queries.delete_session(conn, session_id)
+            deleted = queries.delete_session(conn, session_id, owner=owner)
     else:
         deleted = retry_if_disconnected(transaction)
     if not deleted:
@@ -175,13 +175,13 @@ class Page:
         return encode_cursor(last["created_at"], last["id"], self.filter)
 
 
-def list_sessions(engine: Engine, *, limit: int, status: str | None, cursor: str | None) -> Page:
-    filter = list_filter(status=status)
+def list_sessions(engine: Engine, *, owner: str, limit: int, status: str | None, cursor: str | None) -> Page:
+    filter = list_filter(owner=owner, status=status)
     after = decode_cursor(cursor, filter) if cursor is not None else None
 
     def read() -> list[RowMapping]:
         with read_only(engine) as conn:
-            return list(queries.list_sessions(conn, limit=limit + 1, status=status, after=after))
+            return list(queries.list_sessions(conn, owner=owner, limit=limit + 1, status=status, after=after))
 
     rows = retry_if_disconnected(read)
     return Page(rows=rows[:limit], more=len(rows) > limit, filter=filter)

@@ -81,11 +81,15 @@ learning_sessions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # Bumped on every update; the source of the ETag and of optimistic concurrency.
     Column("version", Integer, nullable=False, server_default="1"),
+    # Who the session belongs to: the `sub` claim of the token that created it. Every query names
+    # it; it is never part of a response. No server default: a row must never get an owner by accident.
+    Column("owner", String(255), nullable=False),
     CheckConstraint(f"status IN ({_status_values})", name="status"),
-    # Keyset pagination walks (created_at DESC, id DESC), optionally within one status;
-    # these indexes serve both orders so the first page costs the same at any table size.
-    Index("ix_learning_sessions_created_at_id", "created_at", "id"),
-    Index("ix_learning_sessions_status_created_at_id", "status", "created_at", "id"),
+    # Keyset pagination walks one owner's (created_at DESC, id DESC), optionally within one status;
+    # leading with the owner, these indexes seek straight to one caller's page, so a page costs the
+    # same at any table size and any number of users.
+    Index("ix_learning_sessions_owner_created_at_id", "owner", "created_at", "id"),
+    Index("ix_learning_sessions_owner_status_created_at_id", "owner", "status", "created_at", "id"),
     # Ids are never reused after a delete, as on Postgres, so old links cannot point at new rows.
     sqlite_autoincrement=True,
 )

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, insert, text
 
 from learning_sessions.tables import learning_sessions
 from tests.client import LambdaApiClient
+from tests.events import TEST_USER
 
 BASE_TIME = datetime(2025, 11, 12, 15, 30, tzinfo=UTC)
 
@@ -21,6 +22,7 @@ def seed(engine: Engine, created: list[tuple[int, str]]) -> None:
             "status": status,
             "created_at": BASE_TIME + timedelta(seconds=offset),
             "updated_at": BASE_TIME + timedelta(seconds=offset),
+            "owner": TEST_USER,
         }
         for index, (offset, status) in enumerate(created)
     ]
@@ -126,7 +128,7 @@ def test_list_order_is_served_by_an_index(clean_db: Engine) -> None:
         for status in (None, "completed"):
             after = (BASE_TIME + timedelta(seconds=1000), 10**6)
             for position in (None, after):
-                statement = list_page_statement(limit=51, status=status, after=position)
+                statement = list_page_statement(owner=TEST_USER, limit=51, status=status, after=position)
                 compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
                 prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
                 plan = "\n".join(str(row[-1]) for row in conn.execute(text(prefix + str(compiled))))

@@ -72,8 +72,8 @@ def test_second_update_changes_nothing(target: Target, cfn: ResponseEndpoint, lo
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO learning_sessions (title, status, created_at, updated_at)"
-                " VALUES ('kept', 'planned', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                "INSERT INTO learning_sessions (title, status, owner, created_at, updated_at)"
+                " VALUES ('kept', 'planned', 'someone', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
     engine.dispose()

@@ -16,7 +16,6 @@ from sqlalchemy import URL, create_engine, text
 
 from tests.databases import REPO_ROOT, fresh_postgres_database, migrate, postgres_admin_url
 from tests.migrate.conftest import EXTRA_REVISION, HEAD, snapshot, write_migrations
-from tests.migrations.test_migrations import empty_database  # noqa: F401 (the fixture, shared)
 
 # Creates a table and an index, then fails, as a revision with a typo in its last statement would.
 HALF_DONE = """
@@ -44,7 +43,7 @@ def with_sqlalchemy_import(body: str) -> str:
 @pytest.mark.parametrize("start", ["empty", "at-head"])
 def test_a_revision_failing_partway_changes_nothing_and_a_rerun_succeeds(
     start: str,
-    empty_database: URL,  # noqa: F811 (the fixture imported above)
+    empty_database: URL,
     tmp_path: Path,
 ) -> None:
     database = empty_database

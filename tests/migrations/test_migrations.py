@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import URL, create_engine, inspect, make_url
 
 from learning_sessions.tables import metadata
-from tests.conftest import BACKENDS
-from tests.databases import alembic_config, fresh_postgres_database, migrate
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[URL]:
-    if request.param == "sqlite":
-        yield make_url(f"sqlite:///{tmp_path / 'migrations.db'}")
-        return
-    with fresh_postgres_database() as url:
-        yield url
+from tests.databases import alembic_config, migrate
 
 
 def schema_differences(url: URL) -> list[object]:
@@ -59,8 +48,8 @@ def test_downgrade_base_then_upgrade_head_works_twice(empty_database: URL) -> No
         assert "learning_sessions" in inspector.get_table_names()
         indexes = {index["name"]: index["column_names"] for index in inspector.get_indexes("learning_sessions")}
         assert indexes == {
-            "ix_learning_sessions_created_at_id": ["created_at", "id"],
-            "ix_learning_sessions_status_created_at_id": ["status", "created_at", "id"],
+            "ix_learning_sessions_owner_created_at_id": ["owner", "created_at", "id"],
+            "ix_learning_sessions_owner_status_created_at_id": ["owner", "status", "created_at", "id"],
         }
         checks = [check["name"] for check in inspector.get_check_constraints("learning_sessions")]
         assert checks == ["ck_learning_sessions_status"]
@@ -85,9 +74,10 @@ def test_status_check_constraint_is_enforced(empty_database: URL) -> None:
     migrate(empty_database)
     engine = create_engine(empty_database)
     now = datetime.now(UTC)
+    row = {"title": "t", "status": "archived", "owner": "o", "created_at": now, "updated_at": now}
     try:
         with pytest.raises((IntegrityError, ProgrammingError)), engine.begin() as conn:
-            conn.execute(insert(learning_sessions).values(title="t", status="archived", created_at=now, updated_at=now))
+            conn.execute(insert(learning_sessions).values(row))
     finally:
         engine.dispose()
 

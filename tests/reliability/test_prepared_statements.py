@@ -35,7 +35,7 @@ def test_writes_commit_and_roll_back(pg_url: URL) -> None:
 
     engine = create_db_engine(Settings.from_environ(env_for(pg_url)))
     now = datetime.now(UTC)
-    row = {"title": "t", "status": "planned", "created_at": now, "updated_at": now}
+    row = {"title": "t", "status": "planned", "owner": "o", "created_at": now, "updated_at": now}
     try:
         with engine.begin() as conn:
             conn.execute(learning_sessions.insert().values(**row))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -12,13 +13,29 @@ from learning_sessions.cursor import decode_cursor, encode_cursor, list_filter
 from learning_sessions.errors import ValidationFailed
 from learning_sessions.schemas import MAX_ID
 
-ALL = list_filter(status=None)
+OWNER = "alice"
+ALL = list_filter(owner=OWNER, status=None)
 
 
 @given(moment=st.datetimes(timezones=st.just(UTC)), session_id=st.integers(min_value=1, max_value=MAX_ID))
 @settings(max_examples=300, deadline=None)
 def test_round_trip(moment: datetime, session_id: int) -> None:
     assert decode_cursor(encode_cursor(moment, session_id, ALL), ALL) == (moment, session_id)
+
+
+def test_a_cursor_issued_to_another_owner_is_refused() -> None:
+    cursor = encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), 7, list_filter(owner="bob", status=None))
+    with pytest.raises(ValidationFailed) as refused:
+        decode_cursor(cursor, ALL)
+    assert refused.value.details[0]["type"] == "cursor_invalid"
+    assert decode_cursor(cursor, list_filter(owner="bob", status=None)) == (datetime(2026, 1, 1, tzinfo=UTC), 7)
+
+
+def test_a_cursor_does_not_carry_its_owner() -> None:
+    import base64
+
+    cursor = encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), 7, list_filter(owner="alice@example.com", status=None))
+    assert b"alice" not in base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
 
 
 @given(garbage=st.text(max_size=80) | st.binary(max_size=60).map(lambda b: b.hex()))
@@ -59,10 +76,14 @@ def test_well_formed_but_wrong_cursors_are_refused(payload: str) -> None:
 
 def test_a_cursor_holds_only_under_the_filter_it_was_issued_under() -> None:
     moment = datetime(2025, 1, 1, tzinfo=UTC)
-    in_progress = list_filter(status="in_progress")
+    in_progress = list_filter(owner=OWNER, status="in_progress")
     cursor = encode_cursor(moment, 7, in_progress)
-    assert decode_cursor(cursor, list_filter(status="in_progress")) == (moment, 7)
-    for other in (ALL, list_filter(status="completed"), {"status": "in_progress", "owner": "someone"}):
+    assert decode_cursor(cursor, list_filter(owner=OWNER, status="in_progress")) == (moment, 7)
+    for other in (
+        ALL,
+        list_filter(owner=OWNER, status="completed"),
+        {**list_filter(owner=OWNER, status="in_progress"), "extra": "x"},
+    ):
         with pytest.raises(ValidationFailed) as refused:
             decode_cursor(cursor, other)
         assert refused.value.details[0]["type"] == "cursor_filter_mismatch"
@@ -71,7 +92,7 @@ def test_a_cursor_holds_only_under_the_filter_it_was_issued_under() -> None:
 def test_a_cursor_in_another_offset_is_read_as_utc() -> None:
     import base64
 
-    payload = b'["2025-01-01T01:00:00+01:00", 3, {"status": null}]'
+    payload = b'["2025-01-01T01:00:00+01:00", 3, ' + json.dumps(dict(ALL)).encode() + b"]"
     moment, _ = decode_cursor(base64.urlsafe_b64encode(payload).decode(), ALL)
     assert moment == datetime(2025, 1, 1, tzinfo=UTC)
     assert moment.tzinfo == UTC
