@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from tests.databases import in_ci
-from tests.http.conftest import serve
+from tests.http.conftest import local_only, serve
 from tests.local_server import REPO_ROOT, Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, local_only("the deployed stack does not serve /api/docs")]
 
 # Generous upper bounds for the page to load and a request to come back; not timed asserts.
 PAGE_TIMEOUT_MS = 60_000
