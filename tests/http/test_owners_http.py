@@ -11,9 +11,13 @@ from sqlalchemy import URL, Engine, text
 
 from local_api import local_issuer
 from local_api.local_issuer import LocalIssuer
+from tests.http.conftest import local_only
 from tests.local_server import REPO_ROOT, Reply, Server, start_local_api
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    local_only("it starts a local server of its own with AUTH=jwt, with tokens of the local issuer"),
+]
 
 
 @pytest.fixture(scope="module")
