@@ -61,14 +61,14 @@ openapi: install ## Regenerate docs/openapi.json from the handlers.
 test: install lint check-template ## The whole suite: lint, template checks, unit, handler, HTTP and Postgres tests.
 	$(BIN)/pytest
 
-# Issue 9's connection-limit simulation (tools/load_sim.py). By default a throwaway database with a
+# Issue 9's connection-limit simulation (tests/support/load_sim.py). By default a throwaway database with a
 # CONNECTION LIMIT on the test Postgres; LOAD_SIM_ARGS="--cluster NAME --port N" starts a throwaway
 # cluster with max_connections=8 instead (Debian's pg_createcluster). A short version runs in `make test`.
 LOAD_SIM_ARGS ?=
 
 .PHONY: load-sim
 load-sim: install ## Many execution environments vs a Postgres with 8 connection slots: no 5xx but 503, no lost write.
-	PYTHONPATH=shared $(BIN)/python -m tools.load_sim $(LOAD_SIM_ARGS)
+	PYTHONPATH=shared $(BIN)/python -m tests.support.load_sim $(LOAD_SIM_ARGS)
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps .venv).

@@ -1,6 +1,6 @@
 """What the layer's precompiled bytecode buys at a cold start.
 
-Each run is a fresh interpreter laid out as Lambda lays one out (see tests/artifacts/lambda_runner.py):
+Each run is a fresh interpreter laid out as Lambda lays one out (see tools/lambda_runner.py):
 import the built function's app module, then send it one request. The layer as built (with its
 unchecked-hash .pyc) is compared with a copy of it without any .pyc, which is what Lambda would run
 had the build not compiled: /opt is read-only there, so Python compiles every module on every cold
@@ -24,9 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from tests.artifacts.lambda_layout import BUILD_ROOT, invoke, make_runtime_dir, sam_build
-from tests.databases import migrate
-from tests.events import http_api_event
+from tests.support.databases import migrate
+from tools.http_api_events import http_api_event
+from tools.lambda_layout import BUILD_ROOT, invoke, make_runtime_dir, sam_build
 
 
 def summary(values: list[float]) -> str:

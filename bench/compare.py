@@ -24,7 +24,7 @@ from bench import database, harness
 from bench.harness import Launch, Target
 from bench.run import FULL, Context, cold_phase, interleaved, log, warm_up
 from bench.stats import latency_summary
-from tests.artifacts.lambda_layout import make_runtime_dir
+from tools.lambda_layout import make_runtime_dir
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

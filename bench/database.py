@@ -16,15 +16,15 @@ from sqlalchemy import URL, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import DBAPIError
 
 from bench.harness import BenchError
-from tests.databases import PostgresUnavailable, migrate, throwaway_postgres_database
-from tests.events import TEST_USER
+from tests.support.databases import PostgresUnavailable, migrate, throwaway_postgres_database
+from tools.http_api_events import TEST_USER
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
 # Seeded rows are created one second apart, newest first, ending here; the microseconds vary so
 # that the timestamps look like real ones.
 SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = ("planned", "in_progress", "completed")
-# Every seeded row belongs to the user the benchmark's requests come from (tests.events' default),
+# Every seeded row belongs to the user the benchmark's requests come from (tools.http_api_events' default),
 # so each request's owner-scoped statement finds what it did before sessions had owners.
 OWNER = TEST_USER
 
@@ -41,7 +41,7 @@ class BenchDatabase:
         return self.url.render_as_string(hide_password=False)
 
     def count(self) -> int:
-        from learning_sessions.tables import learning_sessions
+        from learning_sessions.data.tables import learning_sessions
 
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(learning_sessions)).scalar_one())
@@ -169,7 +169,7 @@ def _insert_sqlite(conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> No
 
 def add_rows(db: BenchDatabase, rows: int) -> list[int]:
     """Extra rows, newer than the seeded ones, for DELETE to consume; their ids."""
-    from learning_sessions.tables import learning_sessions as table
+    from learning_sessions.data.tables import learning_sessions as table
 
     now = datetime.now(UTC)
     values = [
@@ -190,7 +190,7 @@ def add_rows(db: BenchDatabase, rows: int) -> list[int]:
 
 
 def max_id(db: BenchDatabase) -> int:
-    from learning_sessions.tables import learning_sessions as table
+    from learning_sessions.data.tables import learning_sessions as table
 
     with db.engine.connect() as conn:
         return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
@@ -198,8 +198,8 @@ def max_id(db: BenchDatabase) -> int:
 
 def cursor_at(db: BenchDatabase, fraction: float) -> tuple[str, int]:
     """The API's cursor for the row at `fraction` of the way down the list order, and its position."""
-    from learning_sessions.cursor import encode_cursor, list_filter
-    from learning_sessions.tables import learning_sessions as table
+    from learning_sessions.data.tables import learning_sessions as table
+    from learning_sessions.domain.cursor import encode_cursor, list_filter
 
     total = db.count()
     position = max(int(total * fraction), 1)
@@ -215,8 +215,8 @@ def cursor_at(db: BenchDatabase, fraction: float) -> tuple[str, int]:
 
 def explain(db: BenchDatabase, *, deep_cursor: str, session_id: int) -> dict[str, list[str]]:
     """The plans of the project's own statements (captured as SQLAlchemy sends them), by case."""
-    from learning_sessions import queries
-    from learning_sessions.cursor import decode_cursor, list_filter
+    from learning_sessions.data import queries
+    from learning_sessions.domain.cursor import decode_cursor, list_filter
 
     cases: dict[str, Any] = {
         "list first page": lambda conn: queries.list_sessions(conn, owner=OWNER, limit=51, status=None, after=None),

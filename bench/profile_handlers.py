@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import database, harness, workload
 from bench.harness import Launch, Target, Worker
-from tests.artifacts.lambda_layout import make_runtime_dir
+from tools.lambda_layout import make_runtime_dir
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -37,7 +37,7 @@ PARTS: list[tuple[str, str, str]] = [
     ("whole invocation (handler + json.dumps)", "worker.py", "invoke"),
     ("Logger.inject_lambda_context wrapper", "logging/logger.py", "decorate"),
     ("  logger.info('request') line", "logging/logger.py", "info"),
-    ("  body guard (with_decoded_body)", "learning_sessions/api.py", "with_decoded_body"),
+    ("  body guard (with_decoded_body)", "learning_sessions/http/api.py", "with_decoded_body"),
     ("  APIGatewayHttpResolver.resolve", "event_handler/api_gateway.py", "resolve"),
     ("    route matching (_resolve)", "event_handler/api_gateway.py", "_resolve"),
     ("    request validation: path/query/headers", "middlewares/openapi_validation.py", "_request_params_to_args"),
@@ -56,11 +56,11 @@ PARTS: list[tuple[str, str, str]] = [
     ("    the route function (app.py)", "app.py", "create_session"),
     ("    the route function (app.py)", "app.py", "update_session"),
     ("    the route function (app.py)", "app.py", "delete_session"),
-    ("      service (SQL + domain rules)", "learning_sessions/service.py", "get_session"),
-    ("      service (SQL + domain rules)", "learning_sessions/service.py", "list_sessions"),
-    ("      service (SQL + domain rules)", "learning_sessions/service.py", "create_session"),
-    ("      service (SQL + domain rules)", "learning_sessions/service.py", "update_session"),
-    ("      service (SQL + domain rules)", "learning_sessions/service.py", "delete_session"),
+    ("      service (SQL + domain rules)", "learning_sessions/domain/service.py", "get_session"),
+    ("      service (SQL + domain rules)", "learning_sessions/domain/service.py", "list_sessions"),
+    ("      service (SQL + domain rules)", "learning_sessions/domain/service.py", "create_session"),
+    ("      service (SQL + domain rules)", "learning_sessions/domain/service.py", "update_session"),
+    ("      service (SQL + domain rules)", "learning_sessions/domain/service.py", "delete_session"),
     ("        SQLAlchemy Connection.execute", "engine/base.py", "execute"),
     ("          statement compile / cache lookup", "engine/base.py", "_execute_clauseelement"),
     ("          pool checkout (incl. liveness check)", "pool/base.py", "_checkout"),
@@ -68,7 +68,11 @@ PARTS: list[tuple[str, str, str]] = [
     ("        pg8000 round trips (execute_unnamed)", "pg8000/core.py", "execute_unnamed"),
     ("        pg8000 round trips (execute_simple)", "pg8000/core.py", "execute_simple"),
     ("        pg8000 round trips (execute_named, prepared)", "pg8000/core.py", "execute_named"),
-    ("        statement construction (select/where/values)", "learning_sessions/queries.py", "list_page_statement"),
+    (
+        "        statement construction (select/where/values)",
+        "learning_sessions/data/queries.py",
+        "list_page_statement",
+    ),
     ("      Session.model_validate(row)", "pydantic/main.py", "model_validate"),
 ]
 

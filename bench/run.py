@@ -26,7 +26,7 @@ from typing import Any
 from bench import database, harness, importtime, report, workload
 from bench.harness import ROUTES, BenchError, Launch, Target, Worker
 from bench.stats import latency_summary, spread_summary
-from tests.artifacts.lambda_layout import make_runtime_dir
+from tools.lambda_layout import make_runtime_dir
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

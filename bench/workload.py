@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.events import http_api_event
+from tools.http_api_events import http_api_event
 
 ITEM_ROUTE = "/api/sessions/{id}"
 

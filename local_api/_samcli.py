@@ -1,6 +1,6 @@
 """Every aws-sam-cli internal this package relies on, imported in one place.
 
-None of these are a public API of aws-sam-cli, so tests/local_api/test_samcli_contract.py pins
+None of these are a public API of aws-sam-cli, so tests/e2e/local_api/test_samcli_contract.py pins
 their names and signatures: an upgrade that moves or reshapes them fails there, loudly, instead
 of at the first request.
 """

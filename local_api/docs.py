@@ -1,6 +1,6 @@
 """The API's OpenAPI document and Swagger UI, served next to the API on the local server only.
 
-The document is the committed docs/openapi.json, which tests/openapi keeps equal to what the
+The document is the committed docs/openapi.json, which tests/unit/openapi keeps equal to what the
 handlers generate. The page is Powertools' own Swagger UI; its script and stylesheet are the
 copies Powertools ships, served at paths of their own (no CDN): ``generate_swagger_html`` puts
 them into ``src``/``href``, so it needs their URLs, not their contents.

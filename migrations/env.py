@@ -16,11 +16,11 @@ from alembic import context
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 
-from learning_sessions.database import create_db_engine
-from learning_sessions.database_config import resolve_database_url
-from learning_sessions.migrating import run_with_lock_retry, serialise_migrations
-from learning_sessions.settings import ConfigError, Settings
-from learning_sessions.tables import metadata
+from learning_sessions.config.database_config import resolve_database_url
+from learning_sessions.config.settings import ConfigError, Settings
+from learning_sessions.data.database import create_db_engine
+from learning_sessions.data.migrating import run_with_lock_retry, serialise_migrations
+from learning_sessions.data.tables import metadata
 
 config = context.config
 

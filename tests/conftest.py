@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Engine, create_engine, make_url
 
-from tests.databases import empty_tables, fresh_postgres_database, migrate
+from tests.support.databases import empty_tables, fresh_postgres_database, migrate
 
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 

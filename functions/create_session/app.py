@@ -3,8 +3,11 @@
 from datetime import timedelta
 from typing import Annotated
 
-from learning_sessions import service
-from learning_sessions.api import (
+from learning_sessions.config.settings import get_settings
+from learning_sessions.data.database import get_engine
+from learning_sessions.domain import service
+from learning_sessions.domain.schemas import SessionCreate
+from learning_sessions.http.api import (
     COLLECTION_PATHS,
     Body,
     IdempotencyKey,
@@ -14,10 +17,7 @@ from learning_sessions.api import (
     lambda_entry,
     request_owner,
 )
-from learning_sessions.database import get_engine
-from learning_sessions.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES
-from learning_sessions.schemas import SessionCreate
-from learning_sessions.settings import get_settings
+from learning_sessions.http.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES
 
 app = create_resolver()
 engine = get_engine()

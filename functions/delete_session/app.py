@@ -1,9 +1,17 @@
 """DELETE /api/sessions/{id}: 204 when deleted."""
 
-from learning_sessions import service
-from learning_sessions.api import ITEM_PATH, IfMatch, Response, SessionId, create_resolver, lambda_entry, request_owner
-from learning_sessions.database import get_engine
-from learning_sessions.openapi import DELETE_OPERATION, DELETE_RESPONSES
+from learning_sessions.data.database import get_engine
+from learning_sessions.domain import service
+from learning_sessions.http.api import (
+    ITEM_PATH,
+    IfMatch,
+    Response,
+    SessionId,
+    create_resolver,
+    lambda_entry,
+    request_owner,
+)
+from learning_sessions.http.openapi import DELETE_OPERATION, DELETE_RESPONSES
 
 app = create_resolver()
 engine = get_engine()

@@ -1,7 +1,8 @@
 """GET /api/sessions/{id}: one session."""
 
-from learning_sessions import service
-from learning_sessions.api import (
+from learning_sessions.data.database import get_engine
+from learning_sessions.domain import service
+from learning_sessions.http.api import (
     ITEM_PATH,
     Response,
     SessionId,
@@ -10,8 +11,7 @@ from learning_sessions.api import (
     request_owner,
     session_response,
 )
-from learning_sessions.database import get_engine
-from learning_sessions.openapi import GET_OPERATION, GET_RESPONSES
+from learning_sessions.http.openapi import GET_OPERATION, GET_RESPONSES
 
 app = create_resolver()
 engine = get_engine()

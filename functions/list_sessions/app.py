@@ -2,8 +2,10 @@
 
 from typing import Annotated
 
-from learning_sessions import service
-from learning_sessions.api import (
+from learning_sessions.data.database import get_engine
+from learning_sessions.data.status import SessionStatus
+from learning_sessions.domain import service
+from learning_sessions.http.api import (
     COLLECTION_PATHS,
     PageSize,
     Query,
@@ -13,9 +15,7 @@ from learning_sessions.api import (
     page_response,
     request_owner,
 )
-from learning_sessions.database import get_engine
-from learning_sessions.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES
-from learning_sessions.status import SessionStatus
+from learning_sessions.http.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES
 
 app = create_resolver()
 engine = get_engine()

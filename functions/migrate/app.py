@@ -133,10 +133,10 @@ try:
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
     from sqlalchemy import Connection, text
 
-    from learning_sessions.database import create_db_engine
-    from learning_sessions.database_config import resolve_database_url
-    from learning_sessions.migrating import run_with_lock_retry, serialise_migrations
-    from learning_sessions.settings import ConfigError, Settings
+    from learning_sessions.config.database_config import resolve_database_url
+    from learning_sessions.config.settings import ConfigError, Settings
+    from learning_sessions.data.database import create_db_engine
+    from learning_sessions.data.migrating import run_with_lock_retry, serialise_migrations
 
     logger = Logger()
     # Alembic's progress lines as JSON next to ours; fileConfig is skipped (configure_logging=False

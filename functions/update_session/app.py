@@ -2,8 +2,10 @@
 
 from typing import Annotated
 
-from learning_sessions import service
-from learning_sessions.api import (
+from learning_sessions.data.database import get_engine
+from learning_sessions.domain import service
+from learning_sessions.domain.schemas import SessionUpdate
+from learning_sessions.http.api import (
     ITEM_PATH,
     Body,
     IfMatch,
@@ -14,9 +16,7 @@ from learning_sessions.api import (
     request_owner,
     session_response,
 )
-from learning_sessions.database import get_engine
-from learning_sessions.openapi import UPDATE_OPERATION, UPDATE_RESPONSES
-from learning_sessions.schemas import SessionUpdate
+from learning_sessions.http.openapi import UPDATE_OPERATION, UPDATE_RESPONSES
 
 app = create_resolver()
 engine = get_engine()

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from learning_sessions.settings import Settings
+from learning_sessions.config.settings import Settings
 
 revision: str = "0004"
 down_revision: str | None = "0003"

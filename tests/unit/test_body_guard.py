@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learning_sessions.api import parse_json_object, with_decoded_body
-from learning_sessions.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from learning_sessions.domain.errors import ApiError, BadRequest, PayloadTooLarge, UnsupportedMediaType
+from learning_sessions.http.api import parse_json_object, with_decoded_body
 
 
 def event(body: str | None, *, encoded: bool = False, headers: dict[str, str] | None = None) -> dict[str, object]:
@@ -86,7 +86,7 @@ def test_only_json_objects_are_accepted(value: object) -> None:
 def test_timestamptz_parser_matches_pg8000_including_its_fallbacks() -> None:
     from pg8000 import converters
 
-    from learning_sessions.pg8000_dialect import timestamptz_in
+    from learning_sessions.data.pg8000_dialect import timestamptz_in
 
     for text in ("2025-11-12 15:30:36.737687+00", "2025-11-12 15:30:36+05:30", "1999-01-08 04:05:06.5-08"):
         assert timestamptz_in(text) == converters.timestamptz_in(text)

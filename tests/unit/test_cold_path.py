@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.databases import REPO_ROOT
+from tests.support.databases import REPO_ROOT
 
 SHOULD_NOT_LOAD = ("boto3", "botocore.client", "alembic", "aws_lambda_powertools.utilities.idempotency")
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learning_sessions.cursor import decode_cursor, encode_cursor, list_filter
-from learning_sessions.errors import ValidationFailed
-from learning_sessions.schemas import MAX_ID
+from learning_sessions.domain.cursor import decode_cursor, encode_cursor, list_filter
+from learning_sessions.domain.errors import ValidationFailed
+from learning_sessions.domain.schemas import MAX_ID
 
 OWNER = "alice"
 ALL = list_filter(owner=OWNER, status=None)

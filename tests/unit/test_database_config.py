@@ -10,9 +10,9 @@ from typing import Any
 import certifi
 import pytest
 
-from learning_sessions.database import create_db_engine
-from learning_sessions.database_config import database_config
-from learning_sessions.settings import ConfigError, Settings
+from learning_sessions.config.database_config import database_config
+from learning_sessions.config.settings import ConfigError, Settings
+from learning_sessions.data.database import create_db_engine
 from local_api.config import describe_database
 
 # Each password has one of the characters a URL treats specially; its two halves must never show.

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learning_sessions import api
-from learning_sessions.schemas import MAX_ID, Session
+from learning_sessions.domain.schemas import MAX_ID, Session
+from learning_sessions.http import api
 
 TEXT = st.text(st.characters(codec="utf-8"), max_size=60)
 MOMENTS = st.datetimes(timezones=st.just(UTC)) | st.none()

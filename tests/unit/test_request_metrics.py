@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from learning_sessions.api import create_resolver, lambda_entry
-from tests.events import http_api_event
-from tests.lambda_functions import FakeLambdaContext, Handler
+from learning_sessions.http.api import create_resolver, lambda_entry
+from tests.support.lambda_functions import FakeLambdaContext, Handler
+from tools.http_api_events import http_api_event
 
 NAMESPACE = "LearningSessionsTest"
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from learning_sessions.schemas import MAX_ID, Session, SessionCreate, SessionUpdate
-from learning_sessions.status import SessionStatus
-from tests.client import SESSION_FIELDS
+from learning_sessions.data.status import SessionStatus
+from learning_sessions.domain.schemas import MAX_ID, Session, SessionCreate, SessionUpdate
+from tests.support.client import SESSION_FIELDS
 
 # ISO-8601 offsets are whole minutes, up to ±23:59.
 offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lambda minutes: timedelta(minutes=minutes))

@@ -10,9 +10,9 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import Engine
 
-from learning_sessions.database import create_db_engine
-from learning_sessions.database_config import SecretUnreadable, forget_cached_secrets, resolve_database_url
-from learning_sessions.settings import ConfigError, Settings
+from learning_sessions.config.database_config import SecretUnreadable, forget_cached_secrets, resolve_database_url
+from learning_sessions.config.settings import ConfigError, Settings
+from learning_sessions.data.database import create_db_engine
 
 PASSWORD = "s3cr3t-Pa55word"
 
@@ -88,17 +88,17 @@ class TestEngine:
         )
         assert engine.pool.size() == 1  # type: ignore[attr-defined]
         assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
-        # Liveness is checked on checkout (tests/reliability prove it against killed connections).
+        # Liveness is checked on checkout (tests/integration/reliability prove it against killed connections).
         assert len(engine.pool.dispatch.checkout) == 1
         assert engine.url.drivername == "postgresql+pg8000_prepared"  # pg8000, fewer round trips
         assert engine.dialect.driver == "pg8000"
 
     def test_engine_is_created_once_per_execution_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from tests.lambda_functions import cold_start, load_function_module
+        from tests.support.lambda_functions import cold_start, load_function_module
 
         with cold_start({"DATABASE_URL": "sqlite://"}):
             module = load_function_module("get_session")
-            from learning_sessions.database import get_engine
+            from learning_sessions.data.database import get_engine
 
             engine: Engine = module.engine
             assert get_engine() is engine
@@ -196,7 +196,7 @@ class TestSecretsManager:
 @pytest.mark.parametrize("seconds", ["10000000000000000000", "315360000000", "59", "1.5", "-1"])
 def test_an_impossible_idempotency_expiry_fails_the_cold_start_naming_it(seconds: str) -> None:
     """Not a 500 on every keyed POST: the expiry of a key stored now must be a date the databases hold."""
-    from tests.lambda_functions import cold_start, load_function_module
+    from tests.support.lambda_functions import cold_start, load_function_module
 
     environment = {"DATABASE_URL": "sqlite://", "IDEMPOTENCY_EXPIRY_SECONDS": seconds}
     with cold_start(environment), pytest.raises(ConfigError, match="IDEMPOTENCY_EXPIRY_SECONDS"):

@@ -12,12 +12,12 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import create_engine, text
 
-from learning_sessions import snapstart
-from learning_sessions.database import get_engine
-from learning_sessions.database_config import read_database_secret
-from learning_sessions.settings import get_settings
-from tests.databases import fresh_postgres_database
-from tests.lambda_functions import cold_start
+from learning_sessions.config.database_config import read_database_secret
+from learning_sessions.config.settings import get_settings
+from learning_sessions.data import snapstart
+from learning_sessions.data.database import get_engine
+from tests.support.databases import fresh_postgres_database
+from tests.support.lambda_functions import cold_start
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_without_the_runtime_module_nothing_registers(monkeypatch: pytest.Monkey
 
 
 def test_every_handler_registers_the_hooks_at_init(runtime_hooks: dict[str, list[Callable[[], None]]]) -> None:
-    from tests.lambda_functions import load_function_module
+    from tests.support.lambda_functions import load_function_module
 
     with cold_start({"DATABASE_URL": "sqlite://"}):
         load_function_module("get_session")

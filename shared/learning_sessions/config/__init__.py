@@ -1,0 +1,1 @@
+"""Configuration: the settings every layer reads, from the environment."""

@@ -1,0 +1,1 @@
+"""HTTP: the Powertools resolver, the body guard, errors as responses, the OpenAPI fragments."""

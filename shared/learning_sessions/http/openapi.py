@@ -1,0 +1,130 @@
+"""What each operation can answer, for the OpenAPI document: statuses, headers, the error envelope.
+
+Powertools adds its own 422 schema unless a route declares its responses, so every route
+declares them here, from the same models the handlers use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from learning_sessions.domain.schemas import PAGE_BYTE_BUDGET, ErrorEnvelope, SessionEnvelope, SessionPage
+
+JSON = "application/json"
+
+_ETAG = {"ETag": {"description": "The session's version, for If-Match.", "schema": {"type": "string"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed body: not a JSON object, not UTF-8 text, with duplicate keys, nested too deeply, "
+    "or with an integer literal of over 4,300 digits.",
+    404: "No session with this id.",
+    412: "If-Match does not name the session's current ETag.",
+    413: "Request body over 1 MB.",
+    415: "A body without Content-Type, with one other than application/json, with a charset other than "
+    "UTF-8, or content-encoded.",
+    422: "A field, parameter or header is invalid; details list each one.",
+    503: "The database is unavailable; nothing was changed. Retry after Retry-After seconds.",
+}
+_ERROR_HEADERS = {412: _ETAG, 503: _RETRY_AFTER}
+
+
+def _error(status: int) -> OpenAPIResponse:
+    response: dict[str, Any] = {
+        "description": _ERROR_DESCRIPTIONS[status],
+        "content": {JSON: {"model": ErrorEnvelope}},
+    }
+    if status in _ERROR_HEADERS:
+        response["headers"] = _ERROR_HEADERS[status]
+    return response  # type: ignore[return-value]
+
+
+def _success(
+    description: str,
+    model: type[BaseModel] | None,
+    headers: dict[str, Any] | None = None,
+    *,
+    links: dict[str, Any] | None = None,
+) -> OpenAPIResponse:
+    # The body's model is named here rather than taken from the return annotation: handlers
+    # return bodies already serialised (see api.json_response), annotated as str.
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {JSON: {"model": model}} if model is not None else {},
+    }
+    if headers:
+        response["headers"] = headers
+    if links:
+        response["links"] = links
+    return response  # type: ignore[return-value]
+
+
+# Operation ids, named so that links (and generated clients) can refer to them.
+LIST_OPERATION = "listSessions"
+LIST_NO_SLASH_OPERATION = "listSessionsWithoutSlash"
+CREATE_OPERATION = "createSession"
+CREATE_NO_SLASH_OPERATION = "createSessionWithoutSlash"
+GET_OPERATION = "getSession"
+UPDATE_OPERATION = "updateSession"
+DELETE_OPERATION = "deleteSession"
+
+
+def _links_to_the_session(id_from: str, *, etag: bool) -> dict[str, Any]:
+    """OpenAPI links from a response that holds a session to the operations on it."""
+    target = {"id": id_from} | ({"header.If-Match": "$response.header.ETag"} if etag else {})
+    return {
+        "GetSession": {"operationId": GET_OPERATION, "parameters": {"id": id_from}},
+        "UpdateSession": {"operationId": UPDATE_OPERATION, "parameters": target},
+        "DeleteSession": {"operationId": DELETE_OPERATION, "parameters": target},
+    }
+
+
+def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
+    status, response = success
+    return {status: response} | {code: _error(code) for code in sorted(errors)}
+
+
+LIST_RESPONSES = _responses(
+    (
+        200,
+        _success(
+            "A page of sessions, newest first: at most `limit` rows, and fewer when more would take the "
+            f"page over {PAGE_BYTE_BUDGET:,} bytes as Lambda may encode it (under its 6 MB response limit); "
+            "`next_cursor` then leads to the rest. A page always has at least one row if any remain.",
+            SessionPage,
+        ),
+    ),
+    422,
+    503,
+)
+CREATE_RESPONSES = _responses(
+    (
+        201,
+        _success(
+            "The created session (or, for a repeated Idempotency-Key, the first response).",
+            SessionEnvelope,
+            {"Location": {"description": "The session's URL.", "schema": {"type": "string"}}, **_ETAG},
+            links=_links_to_the_session("$response.body#/data/id", etag=True),
+        ),
+    ),
+    400,
+    413,
+    415,
+    422,
+    503,
+)
+_SESSION_LINKS = _links_to_the_session("$request.path.id", etag=True)
+GET_RESPONSES = _responses((200, _success("The session.", SessionEnvelope, _ETAG, links=_SESSION_LINKS)), 404, 422, 503)
+UPDATE_RESPONSES = _responses(
+    (200, _success("The updated session.", SessionEnvelope, _ETAG, links=_SESSION_LINKS)),
+    400,
+    404,
+    412,
+    413,
+    415,
+    422,
+    503,
+)
+DELETE_RESPONSES = _responses((204, _success("Deleted.", None)), 404, 412, 422, 503)

@@ -1,0 +1,1 @@
+"""End-to-end tests: the local server as a process, over real HTTP."""

@@ -1,0 +1,1 @@
+"""Infrastructure tests: the SAM template, the built artifacts, the benchmark's machinery."""

@@ -1,0 +1,1 @@
+"""Integration tests: the handlers, migrations and the migrate function against real databases."""

@@ -1,0 +1,1 @@
+"""Helpers the tests share. Nothing outside tests/ imports from here."""
