@@ -11,7 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from learning_sessions.data.tables import UTCDateTime, idempotency_keys
 from learning_sessions.data.tables import learning_sessions as table
-from learning_sessions.domain.cursor import Position
+
+# Where a page starts: the (created_at, id) of the row before it, in the list's order. The cursor
+# module (domain) encodes it for clients; it is defined here so the data layer imports nothing above it.
+Position = tuple[datetime, int]
 
 _columns = [
     table.c.id,

@@ -15,10 +15,10 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from learning_sessions.data.queries import Position
 from learning_sessions.domain.errors import ValidationFailed, field_error
 from learning_sessions.domain.schemas import MAX_ID
 
-Position = tuple[datetime, int]
 Filter = Mapping[str, str | None]
 
 
