@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from tests.support.databases import migrate
+from tools.databases import migrate
 from tools.http_api_events import http_api_event
 from tools.lambda_layout import BUILD_ROOT, invoke, make_runtime_dir, sam_build
 

@@ -16,10 +16,9 @@ from sqlalchemy import URL, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import DBAPIError
 
 from bench.harness import BenchError
-from tests.support.databases import PostgresUnavailable, migrate, throwaway_postgres_database
+from tools.databases import DEFAULT_POSTGRES_ADMIN_URL, PostgresUnavailable, migrate, throwaway_postgres_database
 from tools.http_api_events import TEST_USER
 
-DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
 # Seeded rows are created one second apart, newest first, ending here; the microseconds vary so
 # that the timestamps look like real ones.
 SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import URL, Engine, create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import URL, Engine, make_url, text
 
 from tests.support.no_write import tables_of
+from tools.databases import (
+    DEFAULT_POSTGRES_ADMIN_URL,
+    REPO_ROOT,
+    PostgresUnavailable,
+    alembic_config,
+    migrate,
+    throwaway_postgres_database,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_POSTGRES_ADMIN_URL = "postgresql+pg8000://postgres@127.0.0.1:5432/postgres"
+# Re-exported: the suite imports them from here.
+__all__ = [
+    "REPO_ROOT",
+    "PostgresUnavailable",
+    "alembic_config",
+    "empty_tables",
+    "fresh_postgres_database",
+    "in_ci",
+    "injected_fault",
+    "migrate",
+    "postgres_admin_url",
+    "postgres_unavailable",
+    "throwaway_postgres_database",
+]
 # The default time zone of the suite's Postgres databases: not UTC, and not a whole number of
 # hours from it, so that any connection the service leaves in the database's zone shows up.
 TEST_DATABASE_TIME_ZONE = "Asia/Kathmandu"
@@ -40,34 +55,6 @@ def postgres_unavailable(reason: str) -> NoReturn:
     pytest.skip(message + ". Start Postgres or set TEST_POSTGRES_URL to run these tests.")
 
 
-class PostgresUnavailable(Exception):
-    """The server at the admin URL cannot be reached, or refuses to create a database."""
-
-
-@contextmanager
-def throwaway_postgres_database(admin_url: URL, prefix: str, time_zone: str | None = None) -> Iterator[URL]:
-    """A new, empty database on the server at ``admin_url``, dropped (with its connections) afterwards.
-
-    With ``time_zone``, sessions on it default to that zone instead of the server's.
-    """
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-            if time_zone is not None:
-                conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO '{time_zone}'"))
-    except (DBAPIError, OSError) as exc:
-        admin.dispose()
-        raise PostgresUnavailable(f"{type(exc).__name__}: {exc}") from exc
-    try:
-        yield admin_url.set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @contextmanager
 def fresh_postgres_database(time_zone: str = TEST_DATABASE_TIME_ZONE) -> Iterator[URL]:
     """A new, empty database on the test server, in a time zone other than UTC unless told otherwise."""
@@ -79,18 +66,6 @@ def fresh_postgres_database(time_zone: str = TEST_DATABASE_TIME_ZONE) -> Iterato
         except PostgresUnavailable as exc:
             postgres_unavailable(str(exc))
         yield url
-
-
-def alembic_config(url: URL | str) -> Config:
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    rendered = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
-    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
-    config.attributes["configure_logging"] = False
-    return config
-
-
-def migrate(url: URL | str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
 
 
 def empty_tables(engine: Engine) -> None:

@@ -1,8 +1,9 @@
-"""The layer package's shape: four layers, imports only downward."""
+"""The layer package's shape: four layers, imports only downward, and tests/ imported by tests only."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,17 @@ def test_a_layer_imports_only_the_layers_below_it(layer: str) -> None:
         if (target := layer_of(module)) is not None and target not in allowed
     }
     assert not upward, sorted(upward)
+
+
+def test_nothing_outside_tests_imports_tests() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
+    offenders = {
+        f"{name} imports {module}"
+        for name in tracked
+        if not name.startswith("tests/") and (REPO_ROOT / name).is_file()
+        for module in imported_modules(REPO_ROOT / name)
+        if module == "tests" or module.startswith("tests.")
+    }
+    assert not offenders, sorted(offenders)
