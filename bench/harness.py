@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tools import lambda_layout as layout
+from tools.api_functions import API_FUNCTIONS
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -33,13 +34,15 @@ DEFAULT_BUILD_ROOT = REPO_ROOT / ".aws-sam" / "bench-x86_64"
 REFERENCE_CACHE = DEFAULT_BUILD_ROOT / "references"
 
 ROUTES = ("get", "list", "create", "patch", "delete")
-PROJECT_FUNCTIONS = {
-    "get": ("GetSessionFunction", "get_session"),
-    "list": ("ListSessionsFunction", "list_sessions"),
-    "create": ("CreateSessionFunction", "create_session"),
-    "patch": ("UpdateSessionFunction", "update_session"),
-    "delete": ("DeleteSessionFunction", "delete_session"),
+_ROUTE_FUNCTIONS = {
+    "get": "GetSessionFunction",
+    "list": "ListSessionsFunction",
+    "create": "CreateSessionFunction",
+    "patch": "UpdateSessionFunction",
+    "delete": "DeleteSessionFunction",
 }
+# route -> (template logical id, folder under functions/)
+PROJECT_FUNCTIONS = {route: (logical_id, API_FUNCTIONS[logical_id]) for route, logical_id in _ROUTE_FUNCTIONS.items()}
 REFERENCES = ("bare", "fastapi")
 # What the python3.12 runtime keeps in /var/runtime (after the layers on sys.path).
 

@@ -19,13 +19,6 @@ RUNNER = Path(__file__).with_name("lambda_runner.py")
 # build cache on build.toml, which it keeps beside the build folder, so a new folder is a cold build.
 BUILD_ARCHITECTURE = "x86_64"
 BUILD_ROOT = REPO_ROOT / ".aws-sam" / f"test-{BUILD_ARCHITECTURE}"
-API_FUNCTIONS = {
-    "ListSessionsFunction": "list_sessions",
-    "CreateSessionFunction": "create_session",
-    "GetSessionFunction": "get_session",
-    "UpdateSessionFunction": "update_session",
-    "DeleteSessionFunction": "delete_session",
-}
 # What the python3.12 runtime keeps in /var/runtime, after the layer on sys.path.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "urllib3", "jmespath", "dateutil", "six")
 

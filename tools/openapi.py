@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tools.api_functions import API_FUNCTIONS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
-API_FUNCTIONS = ("list_sessions", "create_session", "get_session", "update_session", "delete_session")
 TITLE = "Learning Sessions API"
 VERSION = "1.0.0"
 DESCRIPTION = (
@@ -44,7 +45,7 @@ def build_document() -> dict[str, Any]:
     sys.path.insert(0, str(REPO_ROOT / "shared"))
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for name in API_FUNCTIONS:
+    for name in API_FUNCTIONS.values():
         document = _function_document(name)
         for path, operations in document["paths"].items():
             paths.setdefault(path, {}).update(operations)

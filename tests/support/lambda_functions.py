@@ -15,8 +15,7 @@ import pytest
 from learning_sessions.config.settings import get_settings
 from learning_sessions.data.database import get_engine
 from tests.support.databases import REPO_ROOT
-
-API_FUNCTIONS = ("list_sessions", "create_session", "get_session", "update_session", "delete_session")
+from tools.api_functions import API_FUNCTIONS
 
 
 @dataclass
@@ -62,4 +61,4 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def load_handlers(env: dict[str, str]) -> dict[str, Handler]:
     with cold_start(env):
-        return {name: load_function_module(name).lambda_handler for name in API_FUNCTIONS}
+        return {name: load_function_module(name).lambda_handler for name in API_FUNCTIONS.values()}

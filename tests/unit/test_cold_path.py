@@ -8,13 +8,12 @@ import sys
 import pytest
 
 from tests.support.databases import REPO_ROOT
+from tools.api_functions import API_FUNCTIONS
 
 SHOULD_NOT_LOAD = ("boto3", "botocore.client", "alembic", "aws_lambda_powertools.utilities.idempotency")
 
 
-@pytest.mark.parametrize(
-    "function", ["list_sessions", "create_session", "get_session", "update_session", "delete_session"]
-)
+@pytest.mark.parametrize("function", API_FUNCTIONS.values())
 def test_cold_start_imports_no_aws_sdk_nor_alembic(function: str) -> None:
     # A fresh interpreter, as Lambda's; boto3 is needed only for Secrets Manager or DynamoDB.
     code = (

@@ -14,8 +14,9 @@ from alembic.script import ScriptDirectory
 
 from tests.infrastructure.artifacts.conftest import Migrated
 from tests.integration.migrate_function.cfn import EXPECTED_PHYSICAL_ID
+from tools.api_functions import API_FUNCTIONS
 from tools.http_api_events import http_api_event
-from tools.lambda_layout import API_FUNCTIONS, REPO_ROOT, invoke
+from tools.lambda_layout import REPO_ROOT, invoke
 
 pytestmark = pytest.mark.slow
 

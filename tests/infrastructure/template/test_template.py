@@ -10,17 +10,12 @@ from typing import Any
 
 import pytest
 
+from tools.api_functions import API_FUNCTIONS as API_FUNCTIONS_BY_ID
 from tools.template_check import REPO_ROOT, cfn_lint, load_template, sam_validate_lint, translate
 
 Template = dict[str, Any]
 
-API_FUNCTIONS = (
-    "ListSessionsFunction",
-    "CreateSessionFunction",
-    "GetSessionFunction",
-    "UpdateSessionFunction",
-    "DeleteSessionFunction",
-)
+API_FUNCTIONS = tuple(API_FUNCTIONS_BY_ID)
 ALL_FUNCTIONS = (*API_FUNCTIONS, "MigrateFunction")
 EXPECTED_ROUTES = {
     ("GET", "/api/sessions/"): "ListSessionsFunction",
@@ -326,6 +321,13 @@ def test_every_function_uses_the_shared_layer(resources: dict[str, Any]) -> None
     assert resources[layer]["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
     for name in ALL_FUNCTIONS:
         assert resources[name]["Properties"]["Layers"] == [{"Ref": layer}], name
+
+
+def test_each_api_function_is_built_from_its_folder(sam_template: Template) -> None:
+    # tools/api_functions.py is the one list the rest of the repository reads.
+    for logical_id, folder in API_FUNCTIONS_BY_ID.items():
+        properties = sam_template["Resources"][logical_id]["Properties"]
+        assert properties["CodeUri"] == f"functions/{folder}/", logical_id
 
 
 def test_the_layer_and_the_migrate_function_are_built_by_their_makefiles(sam_template: Template) -> None:
