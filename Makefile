@@ -92,7 +92,7 @@ bench-bytecode: install ## Cold import + first request of a built function, laye
 	$(BIN)/python -m bench.cold_import
 
 # Issue 5's benchmark (bench/README.md). The FastAPI reference runs from a layer the benchmark builds
-# itself; bench/requirements.txt in .venv is for its type checks and for bench/profile_handlers.py.
+# itself; bench/requirements.txt in .venv is for its type checks.
 BENCH_ARGS ?=
 
 $(VENV)/.bench-installed: bench/requirements.txt bench/reference_fastapi/requirements.txt | $(VENV)/.installed

@@ -236,18 +236,10 @@ class Launch:
     runtime_dir: Path
     database_url: str
     log_level: str = "INFO"
-    # Appended to sys.path after the runtime's folder: profiling tools only, never a dependency.
-    extra_path: tuple[Path, ...] = ()
-    # Cold mode only: write a cProfile of the first request here.
-    profile_first: Path | None = None
 
     def spec(self, mode: str, event: dict[str, Any] | None = None) -> str:
         sys_path = [str(self.artifact.function_dir), *map(str, self.artifact.layers), str(self.runtime_dir)]
         spec: dict[str, Any] = {"mode": mode, "sys_path": sys_path, "function_name": self.artifact.function_name}
-        if self.extra_path:
-            spec["extra_path"] = [str(path) for path in self.extra_path]
-        if self.profile_first is not None:
-            spec["profile_first"] = str(self.profile_first)
         if event is not None:
             spec["event"] = event
         return json.dumps(spec)

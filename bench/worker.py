@@ -11,7 +11,7 @@ Standard library only. Modes (SPEC_JSON["mode"]):
 * ``cold``: import the handler, answer one event, print one JSON line and exit.
 * ``serve``: import the handler, then answer commands, one JSON line in and one out, on stdin/stdout:
   ``{"op": "run", "events": [...]}`` times each call, ``{"op": "check", ...}`` returns the responses,
-  ``{"op": "profile", ...}`` runs the events under cProfile, ``{"op": "rss"}``, ``{"op": "exit"}``.
+  ``{"op": "rss"}``, ``{"op": "exit"}``.
 
 The handler's own stdout (Powertools' JSON log lines) goes to /dev/null: the protocol keeps a
 private duplicate of the original stdout, so a log line can never corrupt it.
@@ -109,35 +109,6 @@ def run(handler: Handler, events: list[dict[str, Any]], function_name: str) -> d
     return {"ns": durations, "statuses": statuses, "unexpected": unexpected}
 
 
-def profile(
-    handler: Handler, events: list[dict[str, Any]], function_name: str, output: str, profiler: str
-) -> dict[str, Any]:
-    """Run the events under cProfile (writes pstats to output) or pyinstrument (writes its text tree)."""
-    for event in events:
-        event.pop("_expect", None)
-    if profiler == "pyinstrument":
-        # Importable only when the driver put pyinstrument's folder at the end of sys.path.
-        from pyinstrument import Profiler
-
-        sampler = Profiler(interval=0.0002)
-        sampler.start()
-        for event in events:
-            invoke(handler, event, function_name)
-        sampler.stop()
-        with open(output, "w", encoding="utf-8") as text:
-            text.write(sampler.output_text(unicode=False, color=False, show_all=False))
-        return {"profile": output}
-    import cProfile  # only the profiling command pays for it
-
-    tracer = cProfile.Profile()
-    tracer.enable()
-    for event in events:
-        invoke(handler, event, function_name)
-    tracer.disable()
-    tracer.dump_stats(output)
-    return {"profile": output}
-
-
 def serve(handler: Handler, function_name: str, commands: IO[str], replies: IO[str]) -> None:
     for line in commands:
         command = json.loads(line)
@@ -152,10 +123,6 @@ def serve(handler: Handler, function_name: str, commands: IO[str], replies: IO[s
                 _, payload, _ = invoke(handler, event, function_name)
                 responses.append(json.loads(payload))
             reply = {"responses": responses}
-        elif op == "profile":
-            reply = profile(
-                handler, command["events"], function_name, command["output"], command.get("profiler", "cprofile")
-            )
         elif op == "rss":
             reply = {"max_rss_kb": max_rss_kb()}
         elif op == "exit":
@@ -172,8 +139,6 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     sys.path[:0] = spec["sys_path"]
-    # Profiling only: tools after everything Lambda would have, so they can shadow nothing.
-    sys.path += spec.get("extra_path", [])
     function_name: str = spec.get("function_name", "function")
 
     started = time.perf_counter_ns()
@@ -182,17 +147,7 @@ def main() -> None:
     imported = time.perf_counter_ns()
 
     if spec["mode"] == "cold":
-        if spec.get("profile_first"):
-            # Where the first request's time goes (connect, dialect set-up, first compiles).
-            import cProfile
-
-            tracer = cProfile.Profile()
-            tracer.enable()
-            first_ns, payload, status = invoke(handler, spec["event"], function_name)
-            tracer.disable()
-            tracer.dump_stats(spec["profile_first"])
-        else:
-            first_ns, payload, status = invoke(handler, spec["event"], function_name)
+        first_ns, payload, status = invoke(handler, spec["event"], function_name)
         report = {
             "import_ns": imported - started,
             "first_request_ns": first_ns,
