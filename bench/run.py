@@ -4,7 +4,7 @@
 
 Every figure is printed as a ratio to the bare handler measured in the same run on the same
 database: absolute timings on a shared 2-core machine mean little, ratios from one run do.
-See bench/FINDINGS.md for what the figures say and bench/README.md for how it works.
+See docs/performance.md for how it works and what the figures say.
 """
 
 from __future__ import annotations
