@@ -76,11 +76,15 @@ IfMatch = Annotated[
         description='Apply only if the session\'s ETag is one of these (or "*"); else 412.',
     ),
 ]
+# A header value's characters (RFC 9110: no control characters but HTAB). NUL in particular
+# could not be stored as a key in Postgres.
+IDEMPOTENCY_KEY_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]+$"
 IdempotencyKey = Annotated[
     str | None,
     Header(
         min_length=1,
         max_length=255,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
         description=(
             "Repeat a POST safely: the first request with a key creates the session; the same key and body "
             "again return that first response without a new row, the same key with another body is refused "

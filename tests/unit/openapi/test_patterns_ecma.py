@@ -12,7 +12,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import pytest
 from pydantic import StringConstraints, TypeAdapter, ValidationError
@@ -20,6 +20,7 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 from learning_sessions.domain.errors import BadRequest, PreconditionFailed
 from learning_sessions.domain.etags import IF_MATCH_PATTERN, check_if_match
 from learning_sessions.domain.schemas import Description, Difficulty, RequestDateTime, Title
+from learning_sessions.http.api import IdempotencyKey
 
 Verdict = Callable[[str], bool]
 
@@ -117,6 +118,26 @@ IF_MATCH = [
     '"\U0001f600"',
     "",
 ]
+# The header's own constraints, as the resolver applies them.
+IDEMPOTENCY_KEY_HEADER = get_args(IdempotencyKey)[1]
+IDEMPOTENCY_KEYS = [
+    "k",
+    "key-1",
+    "a b",
+    "\tkey",
+    "key\x00",
+    "\x00",
+    "key\n",
+    "\x1f",
+    "\x7f",
+    "\x80",
+    "\xff",
+    "\u00e9t\u00e9",
+    "\U0001f600",
+    "k" * 255,
+    "k" * 256,
+    "",
+]
 
 
 def _accepts(adapter: TypeAdapter[Any]) -> Verdict:
@@ -151,6 +172,7 @@ SERVER_RULES: dict[str, tuple[Verdict, list[str]]] = {
     "started_at": (_accepts(TypeAdapter(RequestDateTime)), DATETIMES),
     "completed_at": (_accepts(TypeAdapter(RequestDateTime)), DATETIMES),
     "if-match": (_if_match_accepted, IF_MATCH),
+    "idempotency-key": (_accepts(TypeAdapter(Annotated[str, IDEMPOTENCY_KEY_HEADER])), IDEMPOTENCY_KEYS),
 }
 
 
