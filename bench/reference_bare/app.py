@@ -28,7 +28,6 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 MAX_ID = 2**53 - 1
 MAX_BODY_BYTES = 1024 * 1024
 STATUSES = ("planned", "in_progress", "completed")
-STAMPED_ON_ENTRY = {"in_progress": "started_at", "completed": "completed_at"}
 COLUMNS = (
     "id",
     "title",
@@ -43,6 +42,7 @@ COLUMNS = (
 SELECT_COLUMNS = ", ".join((*COLUMNS, "version"))
 UPDATABLE = ("title", "description", "status", "difficulty", "started_at", "completed_at")
 JSON_HEADERS = {"Content-Type": "application/json"}
+CANONICAL_DECIMAL = re.compile("[1-9][0-9]*")
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 
 
@@ -306,15 +306,20 @@ def error_response(exc: ApiError) -> dict[str, Any]:
 # ---------------------------------------------------------------- JSON in
 
 
-def path_id(event: dict[str, Any]) -> int:
-    raw = (event.get("pathParameters") or {}).get("id", "")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise validation_error(["path", "id"], "int_parsing", "Input should be a valid integer") from None
-    if not 1 <= value <= MAX_ID:
-        raise validation_error(["path", "id"], "less_than_equal" if value > 1 else "greater_than_equal", "Out of range")
+def canonical_int(loc: list[str | int], text: str, low: int, high: int) -> int:
+    """Decimal digits without sign or leading zero, then the range: 01, +1, 1_0 are not ids."""
+    if not CANONICAL_DECIMAL.fullmatch(text):
+        message = "Input should be a whole number written as decimal digits without sign or leading zero"
+        raise validation_error(loc, "int_canonical", message)
+    # Over 16 digits is out of range anyway: no int() of thousands of digits.
+    value = int(text) if len(text) <= 16 else high + 1
+    if not low <= value <= high:
+        raise validation_error(loc, "less_than_equal" if value > high else "greater_than_equal", "Out of range")
     return value
+
+
+def path_id(event: dict[str, Any]) -> int:
+    return canonical_int(["path", "id"], (event.get("pathParameters") or {}).get("id", ""), 1, MAX_ID)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -410,9 +415,19 @@ def session_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 
 def apply_lifecycle(values: dict[str, Any], previous_status: str | None, sent: set[str] | Any, now: datetime) -> None:
-    stamp = STAMPED_ON_ENTRY.get(values["status"])
-    if stamp and values["status"] != previous_status and stamp not in sent and values.get(stamp) is None:
-        values[stamp] = now
+    """On a status change, the timestamps not sent follow the status, never contradicting each other."""
+    status = values["status"]
+    if status == previous_status:
+        return
+    if status != "completed" and "completed_at" not in sent:
+        values["completed_at"] = None
+    if status == "planned" and "started_at" not in sent:
+        values["started_at"] = None
+    started, completed = values.get("started_at"), values.get("completed_at")
+    if status == "in_progress" and "started_at" not in sent and started is None:
+        values["started_at"] = now if completed is None else min(now, completed)
+    if status == "completed" and "completed_at" not in sent and completed is None:
+        values["completed_at"] = now if started is None else max(now, started)
 
 
 def check_chronology(values: dict[str, Any]) -> None:
@@ -439,27 +454,37 @@ def owner_tag(owner: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(owner.encode()).digest()[:8]).rstrip(b"=").decode("ascii")
 
 
-def encode_cursor(created_at_text: str, session_id: int, owner: str) -> str:
-    raw = json.dumps([created_at_text, session_id, owner_tag(owner)], separators=(",", ":")).encode()
+def list_filter(owner: str, status: str | None) -> dict[str, str | None]:
+    """What a cursor is valid under: the caller (a short hash) and the status filter."""
+    return {"owner": owner_tag(owner), "status": status}
+
+
+def encode_cursor(created_at: datetime, session_id: int, filter: dict[str, str | None]) -> str:
+    raw = json.dumps([created_at.isoformat(), session_id, filter], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def invalid_cursor(message: str) -> ApiError:
-    details = [{"loc": ["query", "cursor"], "type": "cursor_invalid", "message": message}]
+def invalid_cursor(error_type: str, message: str) -> ApiError:
+    details = [{"loc": ["query", "cursor"], "type": error_type, "message": message}]
     return ApiError(422, "validation_error", "Invalid cursor", details)
 
 
-def decode_cursor(cursor: str, owner: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, filter: dict[str, str | None]) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_text, session_id, tag = json.loads(raw)
+        created_at_text, session_id, issued_under = json.loads(raw)
         created_at = datetime.fromisoformat(created_at_text)
         if created_at.tzinfo is None or type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise ValueError(cursor)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise invalid_cursor("Cursor is not one this API returned") from None
-    if tag != owner_tag(owner):
-        raise invalid_cursor("Cursor was not issued to this caller")
+        if not isinstance(issued_under, dict):
+            raise TypeError(cursor)
+        created_at = created_at.astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError, OverflowError):
+        raise invalid_cursor("cursor_invalid", "Cursor is not one this API returned") from None
+    if issued_under.get("owner") != filter["owner"]:
+        raise invalid_cursor("cursor_invalid", "Cursor was not issued to this caller")
+    if issued_under != filter:
+        raise invalid_cursor("cursor_filter_mismatch", "Cursor was issued for a list with other filters (status)")
     return created_at, session_id
 
 
@@ -480,15 +505,7 @@ def owner_of(event: dict[str, Any]) -> str:
 def list_sessions(event: dict[str, Any]) -> dict[str, Any]:
     owner = owner_of(event)
     query = event.get("queryStringParameters") or dict(parse_qsl(event.get("rawQueryString", "")))
-    limit_text = query.get("limit", "50")
-    try:
-        limit = int(limit_text)
-    except ValueError:
-        raise validation_error(["query", "limit"], "int_parsing", "Input should be a valid integer") from None
-    if not 1 <= limit <= 100:
-        raise validation_error(
-            ["query", "limit"], "less_than_equal" if limit > 1 else "greater_than_equal", "Out of range"
-        )
+    limit = canonical_int(["query", "limit"], query.get("limit", "50"), 1, 100)
     status = query.get("status")
     if status is not None and status not in STATUSES:
         raise validation_error(["query", "status"], "enum", "Input should be 'planned', 'in_progress' or 'completed'")
@@ -500,8 +517,9 @@ def list_sessions(event: dict[str, Any]) -> dict[str, Any]:
     if status is not None:
         where.append("status = %s")
         args.append(status)
+    filter = list_filter(owner, status)
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, owner)
+        created_at, last_id = decode_cursor(cursor, filter)
         where.append("(created_at, id) < (%s, %s)")
         args += [db.to_db(created_at), last_id]
     sql = f"SELECT {SELECT_COLUMNS} FROM learning_sessions WHERE " + " AND ".join(where)
@@ -511,7 +529,9 @@ def list_sessions(event: dict[str, Any]) -> dict[str, Any]:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(db.from_db(last[7]) or "", last[0], owner)
+        last_created_at = db.parse_db(last[7])
+        assert last_created_at is not None
+        next_cursor = encode_cursor(last_created_at.astimezone(UTC), last[0], filter)
     body = (
         '{"data":[' + ",".join(session_json(row) for row in rows) + '],"next_cursor":' + json.dumps(next_cursor) + "}"
     )

@@ -255,13 +255,20 @@ def check_if_match(if_match: str | None, row: LearningSession) -> None:
         raise ApiError(412, "precondition_failed", "If-Match does not match the session's current ETag")
 
 
-_STAMPED_ON_ENTRY = {SessionStatus.IN_PROGRESS: "started_at", SessionStatus.COMPLETED: "completed_at"}
-
-
 def apply_lifecycle(values: dict[str, Any], previous_status: str | None, sent: Any, now: datetime) -> None:
-    stamp = _STAMPED_ON_ENTRY.get(values["status"])
-    if stamp and values["status"] != previous_status and stamp not in sent and values.get(stamp) is None:
-        values[stamp] = now
+    """On a status change, the timestamps not sent follow the status, never contradicting each other."""
+    status = values["status"]
+    if status == previous_status:
+        return
+    if status != SessionStatus.COMPLETED and "completed_at" not in sent:
+        values["completed_at"] = None
+    if status == SessionStatus.PLANNED and "started_at" not in sent:
+        values["started_at"] = None
+    started, completed = values.get("started_at"), values.get("completed_at")
+    if status == SessionStatus.IN_PROGRESS and "started_at" not in sent and started is None:
+        values["started_at"] = now if completed is None else min(now, completed)
+    if status == SessionStatus.COMPLETED and "completed_at" not in sent and completed is None:
+        values["completed_at"] = now if started is None else max(now, started)
 
 
 def check_chronology(values: dict[str, Any]) -> None:
@@ -285,27 +292,37 @@ def owner_tag(owner: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(owner.encode()).digest()[:8]).rstrip(b"=").decode("ascii")
 
 
-def encode_cursor(created_at: datetime, session_id: int, owner: str) -> str:
-    raw = json.dumps([created_at.isoformat(), session_id, owner_tag(owner)], separators=(",", ":")).encode()
+def list_filter(owner: str, status: SessionStatus | None) -> dict[str, str | None]:
+    """What a cursor is valid under: the caller (a short hash) and the status filter."""
+    return {"owner": owner_tag(owner), "status": None if status is None else status.value}
+
+
+def encode_cursor(created_at: datetime, session_id: int, filter: dict[str, str | None]) -> str:
+    raw = json.dumps([created_at.isoformat(), session_id, filter], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def invalid_cursor(message: str) -> ApiError:
-    details = [{"loc": ["query", "cursor"], "type": "cursor_invalid", "message": message}]
+def invalid_cursor(error_type: str, message: str) -> ApiError:
+    details = [{"loc": ["query", "cursor"], "type": error_type, "message": message}]
     return ApiError(422, "validation_error", "Invalid cursor", details)
 
 
-def decode_cursor(cursor: str, owner: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, filter: dict[str, str | None]) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_text, session_id, tag = json.loads(raw)
+        created_at_text, session_id, issued_under = json.loads(raw)
         created_at = datetime.fromisoformat(created_at_text)
         if created_at.tzinfo is None or type(session_id) is not int or not 1 <= session_id <= MAX_ID:
             raise ValueError(cursor)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise invalid_cursor("Cursor is not one this API returned") from None
-    if tag != owner_tag(owner):
-        raise invalid_cursor("Cursor was not issued to this caller")
+        if not isinstance(issued_under, dict):
+            raise TypeError(cursor)
+        created_at = created_at.astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError, OverflowError):
+        raise invalid_cursor("cursor_invalid", "Cursor is not one this API returned") from None
+    if issued_under.get("owner") != filter["owner"]:
+        raise invalid_cursor("cursor_invalid", "Cursor was not issued to this caller")
+    if issued_under != filter:
+        raise invalid_cursor("cursor_filter_mismatch", "Cursor was issued for a list with other filters (status)")
     return created_at, session_id
 
 
@@ -329,13 +346,14 @@ def list_sessions(
     )
     if status is not None:
         statement = statement.where(table.status == status.value)
+    filter = list_filter(owner, status)
     if cursor is not None:
-        statement = statement.where(tuple_(table.created_at, table.id) < tuple_(*decode_cursor(cursor, owner)))
+        statement = statement.where(tuple_(table.created_at, table.id) < tuple_(*decode_cursor(cursor, filter)))
     rows = list(db.scalars(statement))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id, owner)
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id, filter)
     return {"data": rows, "next_cursor": next_cursor}
 
 
