@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 # The service's settings model, relative to the project root.
-SETTINGS_MODULE = Path("shared") / "learning_sessions" / "settings.py"
+SETTINGS_MODULE = Path("shared") / "learning_sessions" / "config" / "settings.py"
 
 
 def service_setting_names(project_dir: Path) -> frozenset[str]:
