@@ -327,16 +327,9 @@ class ApiModel(RuleBasedStateMachine):
             f"/api/sessions/{session_id}", body, headers=self.if_match_header(if_match, session_id)
         )
         ended = datetime.now(UTC)
-        if known is None:
-            if if_match == "*":
-                assert response.status in (404, 412), response.body
-            else:
-                assert_error(response, 404, "not_found")
+        if self.answered_without_change(response, known, if_match):
             return
-        if if_match == "stale":
-            assert_error(response, 412, "precondition_failed")
-            assert response.header("ETag") == known.etag
-            return
+        assert known is not None
         outcome = expected_lifecycle(known.fields, known.fields["status"], body, started, ended)
         if outcome.refused or (outcome.either and response.status == 422):
             assert_error(response, 422, detail_type="completed_before_started")
@@ -350,22 +343,30 @@ class ApiModel(RuleBasedStateMachine):
         known.version += 1
         assert response.header("ETag") == known.etag
 
+    @staticmethod
+    def answered_without_change(response: ApiResponse, known: ModelSession | None, if_match: str) -> bool:
+        """A missing session (404, or 412 for `*`) or a stale If-Match (412 with the current ETag)."""
+        if known is None:
+            if if_match == "*":
+                assert response.status in (404, 412), response.body
+            else:
+                assert_error(response, 404, "not_found")
+            return True
+        if if_match == "stale":
+            assert_error(response, 412, "precondition_failed")
+            assert response.header("ETag") == known.etag
+            return True
+        return False
+
     @precondition(lambda self: bool(self.seen_ids))
     @rule(pick=PICK, if_match=IF_MATCH)
     def delete(self, pick: int, if_match: str) -> None:
         session_id = self.pick_id(pick)
         known = self.sessions.get(session_id)
         response = self.client.delete(f"/api/sessions/{session_id}", headers=self.if_match_header(if_match, session_id))
-        if known is None:
-            if if_match == "*":
-                assert response.status in (404, 412), response.body
-            else:
-                assert_error(response, 404, "not_found")
+        if self.answered_without_change(response, known, if_match):
             return
-        if if_match == "stale":
-            assert_error(response, 412, "precondition_failed")
-            assert response.header("ETag") == known.etag
-            return
+        assert known is not None
         assert response.status == 204, response.body
         assert response.body == ""
         del self.sessions[session_id]
