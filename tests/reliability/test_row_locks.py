@@ -1,0 +1,66 @@
+"""Conditional writes lock the row they check, so the version checked is the version written (Postgres)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import URL, Engine, text
+
+from tests.client import ApiResponse, LambdaApiClient
+from tests.lambda_functions import load_handlers
+from tests.reliability.conftest import env_for
+
+pytestmark = pytest.mark.postgres
+
+
+def wait_for_a_lock_wait(engine: Engine) -> None:
+    """Until another backend of this database waits on a lock (a condition, not a timing)."""
+    deadline = time.monotonic() + 30
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the DELETE never waited for the row lock")
+
+
+def test_a_delete_with_if_match_rechecks_the_version_a_concurrent_update_committed(
+    pg_url: URL, pg_engine: Engine
+) -> None:
+    """Without the row lock (for_update), the DELETE reads the old version, its check passes, and it
+    then deletes the row another transaction has just changed: a lost update behind a 204."""
+    api = LambdaApiClient(load_handlers(env_for(pg_url)))
+    created = api.post("/api/sessions/", {"title": "before"})
+    session_id = created.json()["data"]["id"]
+    etag = created.header("ETag")
+    assert etag
+    answers: list[ApiResponse] = []
+
+    with pg_engine.connect() as writer:
+        update = writer.begin()
+        writer.execute(
+            text("UPDATE learning_sessions SET title = 'changed', version = version + 1 WHERE id = :id"),
+            {"id": session_id},
+        )
+        deleter = threading.Thread(
+            target=lambda: answers.append(api.delete(f"/api/sessions/{session_id}", headers={"If-Match": etag}))
+        )
+        deleter.start()
+        try:
+            wait_for_a_lock_wait(pg_engine)
+        finally:
+            update.commit()
+            deleter.join()
+
+    assert [answer.status for answer in answers] == [412]
+    with pg_engine.connect() as conn:
+        title = conn.execute(text("SELECT title FROM learning_sessions WHERE id = :id"), {"id": session_id}).scalar()
+    assert title == "changed"
