@@ -8,6 +8,7 @@ pytest's own pythonpath setting, so a new module or layer package needs no chang
     python -m tools.mutate                  # every mutant, from scratch
     python -m tools.mutate --quick          # a random sample (seed printed), about ten minutes
     python -m tools.mutate --summary-only   # the table of the last run, for docs/testing.md
+    python -m tools.mutate --show NAME      # one mutant's diff
 """
 
 from __future__ import annotations
@@ -105,6 +106,29 @@ def mirror_symlinks() -> None:
                         mirrored.symlink_to(os.readlink(path))
 
 
+def reopen_closed_log_streams() -> None:
+    """mutmut runs pytest several times in one process (and in its forks). A log handler made while the
+    first run imported the package keeps that run's capture stream, which pytest closes at its end, and
+    the next run's first log line (or a test swapping the stream) fails on it. Such handlers get the
+    process's stdout back before each run."""
+    import logging
+
+    from mutmut.__main__ import PytestRunner
+
+    execute = PytestRunner.execute_pytest
+
+    def with_open_streams(self: Any, params: list[str], **kwargs: Any) -> int:
+        loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        for logger in loggers:
+            for handler in getattr(logger, "handlers", []):
+                stream = getattr(handler, "stream", None)
+                if isinstance(handler, logging.StreamHandler) and stream is not None and stream.closed:
+                    handler.stream = sys.stdout
+        return execute(self, params, **kwargs)
+
+    PytestRunner.execute_pytest = with_open_streams  # type: ignore[method-assign]
+
+
 def sample_mutants(size: int, seed: int) -> None:
     """Test only a random sample of the mutants (re-testing them even if an earlier run has a result)."""
     import mutmut.__main__ as mutmut_main
@@ -164,6 +188,11 @@ def results(only: set[str] | None) -> dict[str, str]:
     return statuses
 
 
+def tested(statuses: dict[str, str]) -> dict[str, str]:
+    """Without the mutants a partial run (a sample, a pattern, an interruption) did not get to."""
+    return {name: status for name, status in statuses.items() if status != "not checked"}
+
+
 def summary(statuses: dict[str, str], *, label: str, minutes: float | None) -> str:
     equivalent = equivalent_mutants()
     rows = []
@@ -221,14 +250,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="replay a --quick sample (printed by every quick run)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="mutants tested at once")
     parser.add_argument("--summary-only", action="store_true", help="print the last run's table and exit")
+    parser.add_argument("--show", metavar="NAME", help="the diff of one mutant of the last run")
     parser.add_argument("mutants", nargs="*", help="only these mutants (mutmut names, * allowed)")
     args = parser.parse_args(argv)
 
     os.chdir(REPO_ROOT)
     patch_mutant_names()
     patch_pytest_compat()
+    reopen_closed_log_streams()
     if args.summary_only:
-        print(summary(results(None), label="Last run", minutes=None))
+        print(summary(tested(results(None)), label="Last run", minutes=None))
+        return 0
+    if args.show:
+        import mutmut.__main__ as mutmut_main
+
+        mutmut_main.cli(["show", args.show], standalone_mode=False)
         return 0
     if args.quick:
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
@@ -249,9 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             return int(exc.code) if isinstance(exc.code, int) else 1
     minutes = (time.monotonic() - started) / 60
     only = SAMPLED if args.quick else None
-    label = "Quick run (sample)" if args.quick else "Full run"
+    label = "Quick run (a sample)" if args.quick else "Partial run" if args.mutants else "Full run"
     print()
-    print(summary(results(only), label=label, minutes=minutes))
+    print(summary(tested(results(only)), label=label, minutes=minutes))
     return 0
 
 

@@ -25,14 +25,11 @@ def captured_logs() -> Iterator[io.StringIO]:
 
     buffer = io.StringIO()
     handler = logger.registered_handler
-    # Swapped without setStream, which flushes the old stream: under make mutate pytest runs several
-    # times in one process, and the handler may still hold an earlier run's capture, closed since.
-    previous = handler.stream  # type: ignore[attr-defined]
-    handler.stream = buffer  # type: ignore[attr-defined]
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
     try:
         yield buffer
     finally:
-        handler.stream = previous  # type: ignore[attr-defined]
+        handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def test_outage_logs_neither_password_nor_body(pg_url: URL, proxy: FaultyProxy, captured_logs: io.StringIO) -> None:
