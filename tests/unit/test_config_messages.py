@@ -43,3 +43,24 @@ def test_a_secret_without_an_address_names_the_settings_to_set(
     with pytest.raises(ConfigError) as refused:
         secret_connect_params(secret, settings)
     assert str(refused.value) == f"POSTGRES_SECRET_ARN: the secret has no address, so set {missing}"
+
+
+def test_no_database_at_all_lists_every_way_to_configure_one() -> None:
+    assert config_error({}) == (
+        "No database configured: set DATABASE_URL, or POSTGRES_HOST with POSTGRES_DB, "
+        "POSTGRES_USER and POSTGRES_PASSWORD, or POSTGRES_SECRET_ARN"
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "missing"),
+    [
+        ({}, "POSTGRES_DB and POSTGRES_USER"),
+        ({"POSTGRES_USER": "u"}, "POSTGRES_DB"),
+        ({"POSTGRES_DB": "d"}, "POSTGRES_USER"),
+    ],
+)
+def test_a_host_without_database_or_user_names_what_is_missing(environ: dict[str, str], missing: str) -> None:
+    assert config_error({"POSTGRES_HOST": "db.internal", **environ}) == (
+        f"POSTGRES_HOST is set, so {missing} must be set too"
+    )
