@@ -50,6 +50,7 @@ FLAT_MODULE_LAYERS = {
 }
 # How mutmut's exit codes read in our summary: a timeout counts as detected, as it would fail CI.
 KILLED = ("killed", "caught by type check")
+EQUIVALENT_SECTION = "## Equivalent mutants"
 EQUIVALENT_LINE = re.compile(r"^\s*[-*]\s+`(?P<name>[\w.ǁ]+__mutmut_\d+)`")
 
 
@@ -163,9 +164,12 @@ def equivalent_mutants() -> dict[str, str]:
     if not TESTING_DOC.exists():
         return {}
     listed = {}
+    in_section = False
     for line in TESTING_DOC.read_text().splitlines():
+        if line.startswith("## "):
+            in_section = line.strip() == EQUIVALENT_SECTION
         found = EQUIVALENT_LINE.match(line)
-        if found:
+        if in_section and found:
             listed[found["name"]] = line.split(":", 1)[-1].strip()
     return listed
 

@@ -19,9 +19,12 @@ def error_of(response: ApiResponse) -> dict[str, Any]:
     return error
 
 
-def test_a_missing_session_names_its_id(api: LambdaApiClient) -> None:
+@pytest.mark.parametrize("if_match", [None, "*"])
+def test_a_missing_session_names_its_id(api: LambdaApiClient, if_match: str | None) -> None:
+    headers = {"If-Match": if_match} if if_match else None
     for method in ("GET", "PATCH", "DELETE"):
-        response = api.request(method, "/api/sessions/987654", json_body={"title": "x"} if method == "PATCH" else None)
+        body = {"title": "x"} if method == "PATCH" else None
+        response = api.request(method, "/api/sessions/987654", json_body=body, headers=headers)
         assert response.status == 404
         assert error_of(response) == {
             "code": "not_found",

@@ -29,14 +29,15 @@ def wait_for_a_lock_wait(engine: Engine) -> None:
             if waiting:
                 return
             time.sleep(0.01)
-    raise AssertionError("the DELETE never waited for the row lock")
+    raise AssertionError("the write never waited for the row lock")
 
 
-def test_a_delete_with_if_match_rechecks_the_version_a_concurrent_update_committed(
-    pg_url: URL, pg_engine: Engine
+@pytest.mark.parametrize("method", ["DELETE", "PATCH"])
+def test_a_write_with_if_match_rechecks_the_version_a_concurrent_update_committed(
+    pg_url: URL, pg_engine: Engine, method: str
 ) -> None:
-    """Without the row lock (for_update), the DELETE reads the old version, its check passes, and it
-    then deletes the row another transaction has just changed: a lost update behind a 204."""
+    """Without the row lock (for_update), the write reads the old version, its check passes, and it
+    then deletes or overwrites the row another transaction has just changed: a lost update."""
     api = LambdaApiClient(load_handlers(env_for(pg_url)))
     created = api.post("/api/sessions/", {"title": "before"})
     session_id = created.json()["data"]["id"]
@@ -51,7 +52,14 @@ def test_a_delete_with_if_match_rechecks_the_version_a_concurrent_update_committ
             {"id": session_id},
         )
         deleter = threading.Thread(
-            target=lambda: answers.append(api.delete(f"/api/sessions/{session_id}", headers={"If-Match": etag}))
+            target=lambda: answers.append(
+                api.request(
+                    method,
+                    f"/api/sessions/{session_id}",
+                    json_body={"description": "stale"} if method == "PATCH" else None,
+                    headers={"If-Match": etag},
+                )
+            )
         )
         deleter.start()
         try:
@@ -62,5 +70,7 @@ def test_a_delete_with_if_match_rechecks_the_version_a_concurrent_update_committ
 
     assert [answer.status for answer in answers] == [412]
     with pg_engine.connect() as conn:
-        title = conn.execute(text("SELECT title FROM learning_sessions WHERE id = :id"), {"id": session_id}).scalar()
-    assert title == "changed"
+        row = conn.execute(
+            text("SELECT title, description, version FROM learning_sessions WHERE id = :id"), {"id": session_id}
+        ).one()
+    assert tuple(row) == ("changed", None, 2)
