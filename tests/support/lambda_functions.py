@@ -31,7 +31,9 @@ class FakeLambdaContext:
 
 def load_function_module(name: str) -> ModuleType:
     path = REPO_ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"function_{name}_{uuid.uuid4().hex}", path)
+    # Named after its path, as mutmut names its mutants (make mutate); not put in sys.modules, so a
+    # second load is a fresh module all the same.
+    spec = importlib.util.spec_from_file_location(f"functions.{name}.app", path)
     assert spec
     assert spec.loader
     module = importlib.util.module_from_spec(spec)
