@@ -112,7 +112,11 @@ def test_readme_two_local_users_see_only_their_own_sessions(tmp_path: Path) -> N
     """The README's AUTH=jwt example, run as written: tokens from `make -s token`, then its curls."""
     setup, commands = readme_two_users_block()
     assert setup[0].startswith("AUTH=jwt make dev")
-    variables = dict(re.fullmatch(r"(\w+)=\$\(make -s token USER=(\w+)\)", line).groups() for line in setup[1:])  # type: ignore[union-attr]
+    variables: dict[str, str] = {}
+    for line in setup[1:]:
+        assigned = re.fullmatch(r"(\w+)=\$\(make -s token USER=(\w+)\)", line)
+        assert assigned, line
+        variables[assigned[1]] = assigned[2]
     assert variables == {"TOKEN": "alice", "BOB": "bob"}
     server = serve(f"sqlite:///{tmp_path / 'learning_env.db'}", tmp_path, env={"AUTH": "jwt"})
     try:
