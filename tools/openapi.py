@@ -27,7 +27,8 @@ TITLE = "Learning Sessions API"
 VERSION = "1.0.0"
 DESCRIPTION = (
     "Learning sessions: create, list (newest first, keyset-paginated), fetch, partially update and delete. "
-    'Every error is `{"error": {"code", "message", "details"}}`.'
+    'Every error the API answers is `{"error": {"code", "message", "details"}}`, except a missing or refused '
+    'bearer token, which API Gateway\'s JWT authorizer answers itself: 401 `{"message": "Unauthorized"}`.'
 )
 
 
