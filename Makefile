@@ -23,9 +23,10 @@ $(BIN)/python:
 	"$$($(FIND_PYTHON))" -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# pip check's report goes to stderr: `TOKEN=$(make -s token USER=alice)` must capture the token alone.
 $(VENV)/.installed: requirements.txt shared/requirements.txt $(wildcard functions/*/requirements.txt) | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip check
+	$(BIN)/pip check >&2
 	touch $@
 
 .PHONY: install

@@ -27,7 +27,8 @@ TITLE = "Learning Sessions API"
 VERSION = "1.0.0"
 DESCRIPTION = (
     "Learning sessions: create, list (newest first, keyset-paginated), fetch, partially update and delete. "
-    'Every error is `{"error": {"code", "message", "details"}}`.'
+    'Every error the API answers is `{"error": {"code", "message", "details"}}`, except a missing or refused '
+    'bearer token, which API Gateway\'s JWT authorizer answers itself: 401 `{"message": "Unauthorized"}`.'
 )
 
 
@@ -35,8 +36,15 @@ def build_document() -> dict[str, Any]:
     # Importing a function creates its engine (it does not connect): any URL will do.
     os.environ.setdefault("DATABASE_URL", "sqlite://")
     sys.path.insert(0, str(REPO_ROOT / "shared"))
+    from learning_sessions.http.openapi import SECURITY, SECURITY_SCHEMES
+
     merge = OpenAPIMerge(
-        title=TITLE, version=VERSION, description=DESCRIPTION, openapi_version="3.1.0", on_conflict="error"
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_version="3.1.0",
+        on_conflict="error",
+        security_schemes=dict(SECURITY_SCHEMES),
     )
     for name in API_FUNCTIONS.values():
         # Our handlers build their resolver with create_resolver(), which discover() does not
@@ -53,6 +61,16 @@ def build_document() -> dict[str, Any]:
     document.pop("servers", None)
     document["paths"] = dict(sorted(document["paths"].items()))
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
+    # Powertools' SecurityScheme models keep their unset fields (openapi_extensions: null).
+    document["components"]["securitySchemes"] = {
+        name: {key: value for key, value in scheme.items() if value is not None}
+        for name, scheme in document["components"]["securitySchemes"].items()
+    }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            # Every route is behind the JWT authorizer (template.yaml), so every operation says so,
+            # here rather than in each handler's decorator.
+            operation["security"] = SECURITY
     return _without_unused_schemas(_with_integral_bounds(_without_null_parameters(document)))
 
 

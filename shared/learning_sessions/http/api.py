@@ -95,6 +95,8 @@ IdempotencyKey = Annotated[
 
 # OpenID Connect Core 1.0, section 2: a `sub` "MUST NOT exceed 255 ASCII characters"; also the owner columns' size.
 MAX_OWNER_LENGTH = 255
+# The one user of `sam local start-api`, the same as local_api's LOCAL_USER (`make dev` without AUTH).
+SAM_LOCAL_OWNER = "local-user"
 
 # Bodies sent with these are ignored, so they are not checked either.
 _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -129,11 +131,17 @@ def caller_of(event: Mapping[str, Any]) -> str:
     API Gateway's JWT authorizer (or local_api's emulation of it) verified the token and put its
     claims here; the function trusts that and never verifies the token again. A request without
     them never reached us through the authorizer, so it gets no default owner, only a 401.
+
+    Except under `sam local start-api`, which skips JWT authorizers: there (AWS_SAM_LOCAL is "true"
+    in its containers, never on Lambda) a request without claims is the local user's, as in `make dev`.
     """
     try:
-        owner = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+        claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
     except (KeyError, TypeError):
-        owner = None
+        claims = None
+    if claims is None and os.environ.get("AWS_SAM_LOCAL") == "true":
+        return SAM_LOCAL_OWNER
+    owner = claims.get("sub") if isinstance(claims, Mapping) else None
     if not isinstance(owner, str) or not 0 < len(owner) <= MAX_OWNER_LENGTH:
         raise Unauthorized("The request carries no verified caller", headers={"WWW-Authenticate": "Bearer"})
     return owner

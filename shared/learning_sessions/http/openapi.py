@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, RootModel
 
 from learning_sessions.domain.schemas import PAGE_BYTE_BUDGET, ErrorEnvelope, SessionEnvelope, SessionPage
 
@@ -29,6 +30,40 @@ _ERROR_DESCRIPTIONS = {
     503: "The database is unavailable; nothing was changed. Retry after Retry-After seconds.",
 }
 _ERROR_HEADERS = {412: _ETAG, 503: _RETRY_AFTER}
+
+# Every route is behind API Gateway's JWT authorizer (template.yaml): a bearer token is required.
+BEARER_SCHEME = "bearerAuth"
+SECURITY_SCHEMES = {
+    BEARER_SCHEME: HTTPBearer(
+        scheme="bearer",
+        bearerFormat="JWT",
+        description="A JWT of the stack's issuer (Cognito by default); its `sub` claim owns the sessions. "
+        "Locally: `AUTH=jwt make dev` and `make -s token USER=alice`.",
+    )
+}
+SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
+
+
+class GatewayUnauthorized(BaseModel):
+    """What API Gateway's JWT authorizer itself answers: the function never sees the request."""
+
+    model_config = ConfigDict(title="GatewayUnauthorized")
+
+    message: str
+
+
+class UnauthorizedBody(RootModel[GatewayUnauthorized | ErrorEnvelope]):
+    model_config = ConfigDict(title="UnauthorizedBody")
+
+
+_UNAUTHORIZED: dict[str, Any] = {
+    "description": "No valid bearer token. Deployed, API Gateway's authorizer answers this itself, before any "
+    'function, with `{"message": "Unauthorized"}` and a `WWW-Authenticate: Bearer ...` header. A function '
+    "invoked without the authorizer's claims (never through the deployed API) answers the error envelope "
+    'with code "unauthorized" and `WWW-Authenticate: Bearer`.',
+    "headers": {"WWW-Authenticate": {"description": "The bearer challenge (RFC 6750).", "schema": {"type": "string"}}},
+    "content": {JSON: {"model": UnauthorizedBody}},
+}
 
 
 def _error(status: int) -> OpenAPIResponse:
@@ -83,7 +118,10 @@ def _links_to_the_session(id_from: str, *, etag: bool) -> dict[str, Any]:
 
 def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
     status, response = success
-    return {status: response} | {code: _error(code) for code in sorted(errors)}
+    # 401 on every operation: every route is behind the authorizer.
+    errors_by_status: dict[int, OpenAPIResponse] = {code: _error(code) for code in errors}
+    errors_by_status[401] = _UNAUTHORIZED  # type: ignore[assignment]
+    return {status: response} | dict(sorted(errors_by_status.items()))
 
 
 LIST_RESPONSES = _responses(

@@ -6,6 +6,8 @@ import json
 import re
 import shlex
 import signal
+import subprocess
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,6 +80,60 @@ def test_readme_curl_examples_work_verbatim_on_a_fresh_database(tmp_path: Path) 
     assert deleted.status == 204
     readme_response = (REPO_ROOT / "README.md").read_text().split("```json", 1)[1].split("```", 1)[0]
     assert list(json.loads(readme_response)["data"]) == list(created.json()["data"])
+
+
+def readme_two_users_block() -> tuple[list[str], list[list[str]]]:
+    """The AUTH=jwt section's block: its shell lines before the curls, and the curls."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = readme.split("### Users locally: `AUTH=jwt`", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    setup, _, curls = block.replace("\\\n", " ").strip().partition("\ncurl ")
+    commands = [shlex.split("curl " + command) for command in re.split(r"\n(?=curl )", curls)]
+    return setup.splitlines(), commands
+
+
+def mint_token(user: str) -> str:
+    """What `make -s token USER=...` runs, from the project root whose local issuer the server trusts."""
+    command = [sys.executable, "-m", "local_api.mint_token", user]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def expand(command: list[str], variables: dict[str, str]) -> list[str]:
+    """The shell's expansion of $NAME inside each argument (as in "Authorization: Bearer $TOKEN")."""
+    expanded = []
+    for argument in command:
+        for name, value in variables.items():
+            argument = argument.replace(name, value)
+        expanded.append(argument)
+    return expanded
+
+
+@local_only("it starts an AUTH=jwt server of its own on a fresh database")
+def test_readme_two_local_users_see_only_their_own_sessions(tmp_path: Path) -> None:
+    """The README's AUTH=jwt example, run as written: tokens from `make -s token`, then its curls."""
+    setup, commands = readme_two_users_block()
+    assert setup[0].startswith("AUTH=jwt make dev")
+    variables: dict[str, str] = {}
+    for line in setup[1:]:
+        assigned = re.fullmatch(r"(\w+)=\$\(make -s token USER=(\w+)\)", line)
+        assert assigned, line
+        variables[assigned[1]] = assigned[2]
+    assert variables == {"TOKEN": "alice", "BOB": "bob"}
+    server = serve(f"sqlite:///{tmp_path / 'learning_env.db'}", tmp_path, env={"AUTH": "jwt"})
+    try:
+        tokens = {f"${name}": mint_token(user) for name, user in variables.items()}
+        replies = [run_curl(server, expand(command, tokens)) for command in commands]
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    created, alices_list, bobs_list, bobs_get, anonymous = replies
+    assert created.status == 201
+    assert created.json()["data"]["id"] == 1
+    assert [item["id"] for item in alices_list.json()["data"]] == [1]
+    assert bobs_list.status == 200
+    assert bobs_list.json() == {"data": [], "next_cursor": None}
+    assert bobs_get.status == 404
+    assert bobs_get.json()["error"]["code"] == "not_found"
+    assert anonymous.status == 401
+    assert anonymous.json() == {"message": "Unauthorized"}
 
 
 def test_crud_round_trip(live_api: Api, created: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -153,3 +154,40 @@ def test_make_token_prints_a_token_the_server_accepts(jwt_server: Server) -> Non
     ).stdout
 
     assert authorizer_of(get(jwt_server, f"Bearer {printed.strip()}"))["jwt"]["claims"]["sub"] == "erin"
+
+
+def test_make_s_token_prints_only_the_token_even_when_it_installs_first(
+    jwt_server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`TOKEN=$(make -s token USER=alice)` from the README: the install step says nothing on stdout.
+
+    A stand-in venv (VENV=...) makes the first run install: its pip reports as pip does, on stdout,
+    and its python is this one. The shared venv is never installed into.
+    """
+    venv = tmp_path_factory.mktemp("venv")
+    (venv / "bin").mkdir()
+    fake_pip = venv / "bin" / "pip"
+    fake_pip.write_text('#!/bin/sh\n[ "$1" = check ] && echo "No broken requirements found."\nexit 0\n')
+    python = venv / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    for script in (fake_pip, python):
+        script.chmod(0o755)
+    makefile = REPO_ROOT / "Makefile"
+    # The install step's prerequisites, relative to the project root make runs in (the server's).
+    (jwt_server.workdir / "shared").mkdir(exist_ok=True)
+    for requirements in ("requirements.txt", "shared/requirements.txt"):
+        (jwt_server.workdir / requirements).touch()
+    printed = subprocess.run(
+        ["make", "-s", "-f", str(makefile), f"VENV={venv}", "token", "USER=erin"],
+        cwd=jwt_server.workdir,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert (venv / ".installed").exists(), "the install step did not run: the test proves nothing"
+    assert "No broken requirements found." in printed.stderr
+    token = printed.stdout.removesuffix("\n")
+    assert "\n" not in token
+    assert authorizer_of(get(jwt_server, f"Bearer {token}"))["jwt"]["claims"]["sub"] == "erin"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 from collections.abc import Iterator
@@ -377,6 +378,30 @@ def test_the_migrate_function_sets_the_app_roles_password_from_its_secret(resour
     role = resources["ListSessionsFunction"]["Properties"]["Environment"]["Variables"]["APP_DB_ROLE"]
     assert json.loads(generated["SecretStringTemplate"]) == {"username": role}
     assert generated["GenerateStringKey"] == "password"
+
+
+def test_the_backfill_owner_is_a_parameter_for_the_migrate_function_only(
+    translated: Template, resources: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parameter = translated["Parameters"]["MigrationBackfillOwner"]
+    assert parameter["Type"] == "String"
+    # Empty: the migration's own default owner; at most the owner column's size.
+    assert parameter["Default"] == ""
+    assert parameter["MaxLength"] == 255
+    variables = resources["MigrateFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MIGRATION_BACKFILL_OWNER"] == {"Ref": "MigrationBackfillOwner"}
+    for function in API_FUNCTIONS:
+        assert "MIGRATION_BACKFILL_OWNER" not in resources[function]["Properties"]["Environment"]["Variables"]
+    # The parameter left empty reaches the migration as an empty variable: its default owner.
+    spec = importlib.util.spec_from_file_location(
+        "owner_migration", REPO_ROOT / "migrations/versions/0005_session_owner.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    monkeypatch.setenv("MIGRATION_BACKFILL_OWNER", "")
+    assert migration.backfill_owner() == "local-user"
 
 
 def test_every_function_runs_in_the_private_subnets(resources: dict[str, Any]) -> None:

@@ -183,6 +183,40 @@ def test_a_request_without_a_caller_is_401_and_changes_nothing(
     assert stored(clean_db) == before
 
 
+@pytest.mark.parametrize("sam_local", [None, "false", "1"])
+def test_without_claims_outside_sam_local_is_401(
+    api: LambdaApiClient, clean_db: Engine, monkeypatch: pytest.MonkeyPatch, sam_local: str | None
+) -> None:
+    """Only sam local's own "true" opens the door: Lambda never sets AWS_SAM_LOCAL."""
+    if sam_local is None:
+        monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
+    else:
+        monkeypatch.setenv("AWS_SAM_LOCAL", sam_local)
+    response = api.request("POST", "/api/sessions/", json_body={"title": "Nobody's"}, user=None)
+
+    assert response.status == 401, response.body
+    assert owners(clean_db) == {}
+
+
+def test_under_sam_local_a_request_without_claims_is_the_local_users(
+    api: LambdaApiClient, clean_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sam local start-api` skips JWT authorizers: its requests are the local user's, as in `make dev`."""
+    from local_api.authorizer import LOCAL_USER
+
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
+    theirs = api.as_user(ALICE).create(title="Alice's")["id"]
+    created = api.request("POST", "/api/sessions/", json_body={"title": "Local"}, user=None)
+
+    assert created.status == 201, created.body
+    session_id = created.json()["data"]["id"]
+    assert owners(clean_db) == {theirs: ALICE, session_id: LOCAL_USER}
+    assert api.request("GET", f"/api/sessions/{session_id}", user=None).status == 200
+    assert_not_found(api.request("GET", f"/api/sessions/{theirs}", user=None), theirs)
+    # Claims that are there but name nobody are still refused: only a missing authorizer is sam local's.
+    assert api.request("GET", f"/api/sessions/{session_id}", user="").status == 401
+
+
 def test_the_longest_sub_openid_allows_owns_sessions(api: LambdaApiClient, clean_db: Engine) -> None:
     user = api.as_user("u" * 255)
     session_id = user.create()["id"]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from tools import openapi
@@ -39,17 +40,17 @@ def test_document_routes_are_the_template_routes(generated: dict[str, Any]) -> N
 
 def test_every_operation_documents_its_statuses_and_the_error_envelope(generated: dict[str, Any]) -> None:
     expected = {
-        ("GET", "/api/sessions/"): {"200", "422", "503"},
-        ("POST", "/api/sessions/"): {"201", "400", "413", "415", "422", "503"},
-        ("GET", "/api/sessions/{id}"): {"200", "404", "422", "503"},
-        ("PATCH", "/api/sessions/{id}"): {"200", "400", "404", "412", "413", "415", "422", "503"},
-        ("DELETE", "/api/sessions/{id}"): {"204", "404", "412", "422", "503"},
+        ("GET", "/api/sessions/"): {"200", "401", "422", "503"},
+        ("POST", "/api/sessions/"): {"201", "400", "401", "413", "415", "422", "503"},
+        ("GET", "/api/sessions/{id}"): {"200", "401", "404", "422", "503"},
+        ("PATCH", "/api/sessions/{id}"): {"200", "400", "401", "404", "412", "413", "415", "422", "503"},
+        ("DELETE", "/api/sessions/{id}"): {"204", "401", "404", "412", "422", "503"},
     }
     for (method, path), statuses in expected.items():
         responses = generated["paths"][path][method.lower()]["responses"]
         assert set(responses) == statuses, (method, path)
         for status, response in responses.items():
-            if int(status) >= 400:
+            if int(status) >= 400 and status != "401":
                 assert response["content"]["application/json"]["schema"] == {
                     "$ref": "#/components/schemas/ErrorEnvelope"
                 }
@@ -72,3 +73,46 @@ def test_path_parameter_names_agree(generated: dict[str, Any]) -> None:
         names = re.findall(r"{(\w+)}", path)
         parameters = generated["paths"][path][method.lower()].get("parameters", [])
         assert names == [p["name"] for p in parameters if p["in"] == "path"]
+
+
+def test_every_operation_requires_a_bearer_token(generated: dict[str, Any]) -> None:
+    assert generated["components"]["securitySchemes"] == {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": generated["components"]["securitySchemes"]["bearerAuth"]["description"],
+        }
+    }
+    for path, operations in generated["paths"].items():
+        for method, operation in operations.items():
+            assert operation["security"] == [{"bearerAuth": []}], (method, path)
+            unauthorized = operation["responses"]["401"]
+            assert "WWW-Authenticate" in unauthorized["headers"], (method, path)
+            assert unauthorized["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/UnauthorizedBody"
+            }
+
+
+def test_both_401_bodies_match_the_documented_schema(generated: dict[str, Any]) -> None:
+    """API Gateway's own answer (deployed) and the function's envelope (invoked without claims)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+    from learning_sessions.domain.errors import Unauthorized
+    from learning_sessions.http.api import caller_of
+    from learning_sessions.http.http_errors import api_error_proxy_result
+
+    schema = {"$ref": "#/components/schemas/UnauthorizedBody", "components": generated["components"]}
+    validator = Draft202012Validator(schema)
+    validator.validate({"message": "Unauthorized"})
+    with pytest.raises(Unauthorized) as refusal:
+        caller_of({"requestContext": {}})
+    sent = api_error_proxy_result(refusal.value)
+    assert sent["statusCode"] == 401
+    assert sent["headers"]["WWW-Authenticate"] == "Bearer"
+    envelope = json.loads(sent["body"])
+    assert envelope["error"]["code"] == "unauthorized"
+    validator.validate(envelope)
+    with pytest.raises(ValidationError):
+        validator.validate({"error": "Unauthorized"})
