@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import database, harness, importtime, report, workload
 from bench.harness import ROUTES, BenchError, Launch, Target, Worker
-from bench.stats import latency_summary, spread_summary
+from bench.stats import CDF_PERCENTILES, cdf_summary, latency_summary, spread_summary
 from tools.lambda_layout import make_runtime_dir
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -195,7 +195,7 @@ def cold_phase(ctx: Context, routes: tuple[str, ...]) -> dict[str, Any]:
         summary[route] = {}
         for name, runs in by_target.items():
             summary[route][name] = {
-                "import_plus_first_request": spread_summary([r.cold_ns for r in runs]),
+                "import_plus_first_request": spread_summary([r.cold_ns for r in runs], keep_samples=True),
                 "import": spread_summary([r.import_ns for r in runs]),
                 "first_request": spread_summary([r.first_request_ns for r in runs]),
                 "process": spread_summary([r.process_ns for r in runs]),
@@ -223,7 +223,8 @@ def warm_phase(ctx: Context) -> dict[str, Any]:
     warm_up(ctx, cases, ctx.plan.warmup_calls)
     samples = interleaved(ctx, cases, ctx.plan.warm_calls, ctx.plan.warm_batch)
     return {
-        route: {name: latency_summary(ns) for name, ns in by_target.items()} for route, by_target in samples.items()
+        route: {name: {**latency_summary(ns), "cdf_us": cdf_summary(ns)} for name, ns in by_target.items()}
+        for route, by_target in samples.items()
     }
 
 
@@ -478,6 +479,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
                 "cpus": os.cpu_count(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "targets": {t.name: t.description for t in targets},
+                "cdf_percentiles": list(CDF_PERCENTILES),
             },
             "sizes": sizes(targets),
             "backends": {},
@@ -495,7 +497,18 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     results["meta"]["json"] = str(output)
+    results["meta"]["charts"] = [str(path) for path in write_charts(results, output)]
     return results
+
+
+def write_charts(results: dict[str, Any], output: Path) -> list[Path]:
+    """The SVG charts next to the JSON, when matplotlib (bench/requirements.txt) is installed."""
+    try:
+        from bench import charts
+    except ImportError:
+        log("matplotlib is not installed, so no charts (pip install -r bench/requirements.txt)")
+        return []
+    return charts.write_charts(results, output)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -506,4 +519,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(report.render(results))
     print(f"\nResults: {results['meta']['json']}  ({results['meta']['seconds']:.0f} s)")
+    for chart in results["meta"]["charts"]:
+        print(f"Chart: {chart}")
     return 0

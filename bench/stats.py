@@ -29,15 +29,32 @@ def latency_summary(nanoseconds: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def spread_summary(nanoseconds: Sequence[int]) -> dict[str, Any]:
-    """Median, min and max in milliseconds, for the cold starts (few runs, each its own process)."""
+def spread_summary(nanoseconds: Sequence[int], keep_samples: bool = False) -> dict[str, Any]:
+    """Median, min and max in milliseconds, for the cold starts (few runs, each its own process).
+
+    keep_samples adds every run (a handful), for the box plot of bench/charts.py.
+    """
     ms = [value / 1e6 for value in nanoseconds]
-    return {
+    summary: dict[str, Any] = {
         "n": len(ms),
         "median_ms": statistics.median(ms) if ms else math.nan,
         "min_ms": min(ms) if ms else math.nan,
         "max_ms": max(ms) if ms else math.nan,
     }
+    if keep_samples:
+        summary["samples_ms"] = [round(value, 3) for value in ms]
+    return summary
+
+
+# The latency distribution is kept as these percentiles rather than as every call (thousands per
+# route): enough points to draw its CDF, tail included, in a JSON that stays readable.
+CDF_PERCENTILES = (*range(100), 99.5, 99.9, 100)
+
+
+def cdf_summary(nanoseconds: Sequence[int]) -> list[float]:
+    """The latency in microseconds at each of CDF_PERCENTILES (nearest rank, so measured values)."""
+    us = [value / 1000 for value in nanoseconds]
+    return [round(percentile(us, q), 1) for q in CDF_PERCENTILES]
 
 
 def ratio(value: float | None, reference: float | None) -> float | None:

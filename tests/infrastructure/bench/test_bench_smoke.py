@@ -44,11 +44,13 @@ def test_quick_bench_on_sqlite_produces_every_figure(tmp_path: Path) -> None:
     for name in targets:
         cold = data["cold"]["get"][name]
         assert cold["import_plus_first_request"]["n"] == 2
+        assert len(cold["import_plus_first_request"]["samples_ms"]) == 2
         assert cold["import"]["median_ms"] > 0
         assert data["importtime"][name]["modules_imported"] > 0
         for route in ROUTES:
             assert data["warm"][route][name]["n"] == 6
             assert data["warm"][route][name]["p50_us"] > 0
+            assert len(data["warm"][route][name]["cdf_us"]) == len(results["meta"]["cdf_percentiles"])
             assert data["max_rss_kb"][name][route] > 0
         for size in ("small", "large"):
             for case in ("list first page", "list deep page", "get by id"):
@@ -61,6 +63,10 @@ def test_quick_bench_on_sqlite_produces_every_figure(tmp_path: Path) -> None:
     assert {"warm get p50", "warm list p50", "warm create p50", "warm patch p50"} <= figures
     assert any(figure.startswith("cold start get") for figure in figures)
     assert all(isinstance(check["met"], bool) for check in results["targets_check"])
+
+    charts = {Path(path).name for path in results["meta"]["charts"]}
+    assert charts == {"results-ratios-sqlite.svg", "results-cdf-sqlite.svg", "results-cold-sqlite.svg"}
+    assert all((tmp_path / chart).stat().st_size > 0 for chart in charts)
 
     table = report.render(results)
     for heading in ("SQLite", "cold start GET", "get p50", "list deep page @1,500", "Targets (issue 5)"):
