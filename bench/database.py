@@ -218,18 +218,20 @@ def explain(db: BenchDatabase, *, deep_cursor: str, session_id: int) -> dict[str
     from learning_sessions.domain.cursor import decode_cursor, list_filter
 
     cases: dict[str, Any] = {
-        "list first page": lambda conn: queries.list_sessions(conn, owner=OWNER, limit=51, status=None, after=None),
-        "list deep page": lambda conn: queries.list_sessions(
+        "list first page": lambda conn: queries.select_session_rows(
+            conn, owner=OWNER, limit=51, status=None, after=None
+        ),
+        "list deep page": lambda conn: queries.select_session_rows(
             conn,
             owner=OWNER,
             limit=51,
             status=None,
             after=decode_cursor(deep_cursor, list_filter(owner=OWNER, status=None)),
         ),
-        "list by status": lambda conn: queries.list_sessions(
+        "list by status": lambda conn: queries.select_session_rows(
             conn, owner=OWNER, limit=51, status="completed", after=None
         ),
-        "get by id": lambda conn: queries.fetch_session(conn, session_id, owner=OWNER),
+        "get by id": lambda conn: queries.select_session_row(conn, session_id, owner=OWNER),
     }
     prefix = (
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " if db.backend == "postgres" else "EXPLAIN QUERY PLAN "

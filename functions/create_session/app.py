@@ -26,13 +26,14 @@ key_lifetime = timedelta(seconds=get_settings().idempotency_expiry_seconds)
 
 @app.post(COLLECTION_PATHS[0], status_code=201, responses=CREATE_RESPONSES, operation_id=CREATE_OPERATION)
 @app.post(COLLECTION_PATHS[1], status_code=201, responses=CREATE_RESPONSES, operation_id=CREATE_NO_SLASH_OPERATION)
-def create_session(
+def handle_create_session(
     payload: Annotated[SessionCreate, Body(embed=False)], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
-    created = service.create_session(
-        engine, payload, owner=request_owner(app), idempotency_key=idempotency_key, key_lifetime=key_lifetime
+    return created_response(
+        service.create_session(
+            engine, payload, owner=request_owner(app), idempotency_key=idempotency_key, key_lifetime=key_lifetime
+        )
     )
-    return created_response(created)
 
 
 lambda_handler = lambda_entry(app)

@@ -9,6 +9,7 @@ from learning_sessions.http.api import (
     SessionId,
     create_resolver,
     lambda_entry,
+    no_content_response,
     request_owner,
 )
 from learning_sessions.http.openapi import DELETE_OPERATION, DELETE_RESPONSES
@@ -18,9 +19,9 @@ engine = get_engine()
 
 
 @app.delete(ITEM_PATH, responses=DELETE_RESPONSES, operation_id=DELETE_OPERATION)
-def delete_session(id: SessionId, if_match: IfMatch = None) -> Response[None]:
+def handle_delete_session(id: SessionId, if_match: IfMatch = None) -> Response[None]:
     service.delete_session(engine, id, owner=request_owner(app), if_match=if_match)
-    return Response(status_code=204, body=None)
+    return no_content_response()
 
 
 lambda_handler = lambda_entry(app)

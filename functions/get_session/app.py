@@ -18,7 +18,7 @@ engine = get_engine()
 
 
 @app.get(ITEM_PATH, responses=GET_RESPONSES, operation_id=GET_OPERATION)
-def get_session(id: SessionId) -> Response[str]:
+def handle_get_session(id: SessionId) -> Response[str]:
     return session_response(200, service.get_session(engine, id, owner=request_owner(app)))
 
 

@@ -23,7 +23,7 @@ engine = get_engine()
 
 @app.get(COLLECTION_PATHS[0], responses=LIST_RESPONSES, operation_id=LIST_OPERATION)
 @app.get(COLLECTION_PATHS[1], responses=LIST_RESPONSES, operation_id=LIST_NO_SLASH_OPERATION)
-def list_sessions(
+def handle_list_sessions(
     limit: PageSize = 50,
     cursor: Annotated[
         str | None, Query(max_length=200, description="next_cursor of the previous page, under the same status filter.")

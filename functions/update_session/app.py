@@ -23,7 +23,7 @@ engine = get_engine()
 
 
 @app.patch(ITEM_PATH, responses=UPDATE_RESPONSES, operation_id=UPDATE_OPERATION)
-def update_session(
+def handle_update_session(
     id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
 ) -> Response[str]:
     return session_response(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 from learning_sessions.config.database_config import (
     database_config,
@@ -124,62 +122,6 @@ def _connect_with_current_secret(engine: Engine, settings: Settings) -> None:
                 raise
         cparams.update(secret_connect_params(read_database_secret(settings, force_fetch=True), settings))
         return dialect.connect(*cargs, **cparams)
-
-
-@contextmanager
-def read_only(engine: Engine) -> Iterator[Connection]:
-    """A connection for reads, in autocommit: no BEGIN and ROLLBACK round trips around them."""
-    with engine.connect() as conn, _autocommit(conn):
-        yield conn
-
-
-@contextmanager
-def single_statement(engine: Engine) -> Iterator[Connection]:
-    """A connection for one write that needs no transaction around it (an INSERT, a DELETE).
-
-    On Postgres it runs in autocommit, saving the BEGIN and COMMIT round trips: one statement is
-    atomic on its own. SQLite gets an ordinary transaction, committed at the end.
-    """
-    with engine.connect() as conn:
-        if conn.dialect.name != "postgresql":
-            with conn.begin():
-                yield conn
-            return
-        with _autocommit(conn):
-            yield conn
-
-
-@contextmanager
-def _autocommit(conn: Connection) -> Iterator[None]:
-    # The driver's flag, set directly: SQLAlchemy's AUTOCOMMIT isolation level would reset the
-    # session's isolation level with two more statements when the connection goes back to the pool.
-    dbapi_connection = conn.connection.dbapi_connection
-    if conn.dialect.name != "postgresql" or dbapi_connection is None:
-        yield
-        return
-    dbapi_connection.autocommit = True
-    try:
-        yield
-    finally:
-        dbapi_connection.autocommit = False
-
-
-def retry_if_disconnected[T](unit_of_work: Callable[[], T]) -> T:
-    """Run a read or a transaction; if its connection proved dead at a statement, run it once more.
-
-    The liveness check on checkout sees a connection the server closed while we were idle, but
-    not one it is closing at that very moment. A statement on such a connection fails before
-    anything is committed (the backend is gone, so is its transaction), and the pool has already
-    discarded it, so the retry gets a fresh connection and the client never sees the fault.
-    A failed COMMIT is not retried: whether it committed is unknown. Nor are autocommitted
-    writes (see single_statement): their statement may have run.
-    """
-    try:
-        return unit_of_work()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated or exc.statement is None:
-            raise
-    return unit_of_work()
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,9 @@
-"""SQL for the learning_sessions and idempotency_keys tables, written once with SQLAlchemy Core."""
+"""SQL for the learning_sessions and idempotency_keys tables, written once with SQLAlchemy Core.
+
+Each function is named after the statement it runs and the row it touches (insert_session_row,
+select_session_rows, ...), so it never shares a name with the domain's rule (domain.service) or
+the route's handler (functions/*/app.py) above it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, RowMapping, Select, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Integer, RowMapping, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from learning_sessions.data.tables import UTCDateTime, idempotency_keys
@@ -84,46 +89,42 @@ def _claim_key(dialect_insert: Any) -> Any:
 _CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
 
 
-def insert_session(conn: Connection, values: Mapping[str, Any], *, owner: str) -> RowMapping:
+def insert_session_row(conn: Connection, values: Mapping[str, Any], *, owner: str) -> RowMapping:
     return conn.execute(_INSERT, {**values, "owner": owner}).mappings().one()
 
 
-def insert_idempotency_key(conn: Connection, values: Mapping[str, Any], *, now: datetime) -> bool:
+def insert_idempotency_key_row(conn: Connection, values: Mapping[str, Any], *, now: datetime) -> bool:
     """Store the key (owner, idempotency_key in values) unless a live one exists; True if stored."""
     statement = _CLAIM_KEY[conn.dialect.name]
     return conn.execute(statement, {**values, "now": now}).first() is not None
 
 
-def fetch_idempotency_key(conn: Connection, owner: str, idempotency_key: str) -> RowMapping:
-    """A key that insert_idempotency_key found taken (it stays locked until the transaction ends)."""
+def select_idempotency_key_row(conn: Connection, owner: str, idempotency_key: str) -> RowMapping:
+    """A key that insert_idempotency_key_row found taken (it stays locked until the transaction ends)."""
     return conn.execute(_FETCH_KEY, {"owner": owner, "idempotency_key": idempotency_key}).mappings().one()
 
 
-def fetch_session(conn: Connection, session_id: int, *, owner: str, for_update: bool = False) -> RowMapping | None:
+def select_session_row(conn: Connection, session_id: int, *, owner: str, for_update: bool = False) -> RowMapping | None:
     statement = _FETCH_FOR_UPDATE if for_update else _FETCH
     return conn.execute(statement, {"session_id": session_id, "owned_by": owner}).mappings().one_or_none()
 
 
-def update_session(conn: Connection, session_id: int, values: Mapping[str, Any], *, owner: str) -> RowMapping | None:
+def update_session_row(
+    conn: Connection, session_id: int, values: Mapping[str, Any], *, owner: str
+) -> RowMapping | None:
     parameters = {"session_id": session_id, "owned_by": owner, **values}
     return conn.execute(_UPDATE, parameters).mappings().one_or_none()
 
 
-def delete_session(conn: Connection, session_id: int, *, owner: str) -> bool:
+def delete_session_row(conn: Connection, session_id: int, *, owner: str) -> bool:
     return conn.execute(_DELETE, {"session_id": session_id, "owned_by": owner}).rowcount == 1
-
-
-def list_page_statement(*, owner: str, limit: int, status: str | None, after: Position | None) -> Select[Any]:
-    """The owner's sessions newest first, optionally within one status, optionally after a position."""
-    statement = _LIST_PAGES[status is not None, after is not None]
-    return statement.params(owned_by=owner, limit=limit, status=status, **_position(after))
 
 
 def _position(after: Position | None) -> dict[str, Any]:
     return {} if after is None else {"after_created_at": after[0], "after_id": after[1]}
 
 
-def list_sessions(
+def select_session_rows(
     conn: Connection, *, owner: str, limit: int, status: str | None, after: Position | None
 ) -> Sequence[RowMapping]:
     statement = _LIST_PAGES[status is not None, after is not None]

@@ -1,4 +1,8 @@
-"""Domain rules for learning sessions: lifecycle timestamps, ordering, partial updates."""
+"""Domain rules for learning sessions: lifecycle timestamps, chronology, If-Match, not-found, idempotency.
+
+The rules only: which connection a request uses and when it is retried is the data layer's
+(data.units_of_work), and the SQL is data.queries'.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping
+from sqlalchemy import Connection, Engine, RowMapping
 
 from learning_sessions.data import queries
-from learning_sessions.data.database import read_only, retry_if_disconnected, single_statement
 from learning_sessions.data.status import SessionStatus
+from learning_sessions.data.units_of_work import read, transaction, write_once
 from learning_sessions.domain.cursor import Filter, decode_cursor, encode_cursor, list_filter
 from learning_sessions.domain.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.domain.etags import check_if_match
@@ -84,29 +88,25 @@ def create_session(
     check_chronology(values)
     values.update(created_at=now, updated_at=now, version=1)
     if idempotency_key is None:
-        with single_statement(engine) as conn:
-            return CreatedSession.from_row(queries.insert_session(conn, values, owner=owner))
+        return CreatedSession.from_row(
+            write_once(engine, lambda conn: queries.insert_session_row(conn, values, owner=owner))
+        )
     request = IdempotentRequest.of(payload, owner=owner, key=idempotency_key)
 
-    def transaction() -> CreatedSession:
-        with engine.connect() as conn, conn.begin() as unit:
-            created = CreatedSession.from_row(queries.insert_session(conn, values, owner=owner))
-            if queries.insert_idempotency_key(conn, request.record(created, now=now, lifetime=key_lifetime), now=now):
-                return created  # the key and the row commit together, or neither does
-            earlier = queries.fetch_idempotency_key(conn, owner, idempotency_key)
-            # The key is taken: the row just inserted must not stay.
-            unit.rollback()
+    def create_with_key(conn: Connection) -> CreatedSession:
+        created = CreatedSession.from_row(queries.insert_session_row(conn, values, owner=owner))
+        if queries.insert_idempotency_key_row(conn, request.record(created, now=now, lifetime=key_lifetime), now=now):
+            return created  # the key and the row commit together, or neither does
+        earlier = queries.select_idempotency_key_row(conn, owner, idempotency_key)
+        # The key is taken: the row just inserted must not stay.
+        conn.rollback()
         return request.replay(earlier)
 
-    return retry_if_disconnected(transaction)
+    return transaction(engine, create_with_key)
 
 
 def get_session(engine: Engine, session_id: int, *, owner: str) -> RowMapping:
-    def read() -> RowMapping | None:
-        with read_only(engine) as conn:
-            return queries.fetch_session(conn, session_id, owner=owner)
-
-    row = retry_if_disconnected(read)
+    row = read(engine, lambda conn: queries.select_session_row(conn, session_id, owner=owner))
     if row is None:
         raise not_found(session_id)
     return row
@@ -117,44 +117,41 @@ def update_session(
 ) -> RowMapping:
     changes = payload.changes()
 
-    def transaction() -> RowMapping | None:
-        with engine.begin() as conn:
-            # The row lock serialises concurrent PATCHes, so each one merges into the latest row
-            # and the If-Match check cannot race another writer.
-            current = queries.fetch_session(conn, session_id, owner=owner, for_update=True)
-            if current is None:
-                raise not_found(session_id)
-            check_if_match(if_match, current)
-            merged = dict(current) | changes
-            apply_lifecycle(merged, previous_status=current["status"], sent=changes.keys(), now=utcnow())
-            check_chronology(merged)
-            # Strictly later than before even if clocks of two environments disagree.
-            updated_at = max(utcnow(), current["updated_at"] + timedelta(microseconds=1))
-            values = {key: merged[key] for key in SessionUpdate.model_fields}
-            values.update(updated_at=updated_at, version=current["version"] + 1)
-            return queries.update_session(conn, session_id, values, owner=owner)
+    def update_locked(conn: Connection) -> RowMapping | None:
+        # The row lock serialises concurrent PATCHes, so each one merges into the latest row
+        # and the If-Match check cannot race another writer.
+        current = queries.select_session_row(conn, session_id, owner=owner, for_update=True)
+        if current is None:
+            raise not_found(session_id)
+        check_if_match(if_match, current)
+        merged = dict(current) | changes
+        apply_lifecycle(merged, previous_status=current["status"], sent=changes.keys(), now=utcnow())
+        check_chronology(merged)
+        # Strictly later than before even if clocks of two environments disagree.
+        updated_at = max(utcnow(), current["updated_at"] + timedelta(microseconds=1))
+        values = {key: merged[key] for key in SessionUpdate.model_fields}
+        values.update(updated_at=updated_at, version=current["version"] + 1)
+        return queries.update_session_row(conn, session_id, values, owner=owner)
 
-    row = retry_if_disconnected(transaction)
+    row = transaction(engine, update_locked)
     if row is None:
         raise not_found(session_id)
     return row
 
 
 def delete_session(engine: Engine, session_id: int, *, owner: str, if_match: str | None = None) -> None:
-    def transaction() -> bool:
-        with engine.begin() as conn:
-            # Locked, so the version checked is the version deleted.
-            current = queries.fetch_session(conn, session_id, owner=owner, for_update=True)
-            if current is None:
-                raise not_found(session_id)
-            check_if_match(if_match, current)
-            return queries.delete_session(conn, session_id, owner=owner)
+    def delete_locked(conn: Connection) -> bool:
+        # Locked, so the version checked is the version deleted.
+        current = queries.select_session_row(conn, session_id, owner=owner, for_update=True)
+        if current is None:
+            raise not_found(session_id)
+        check_if_match(if_match, current)
+        return queries.delete_session_row(conn, session_id, owner=owner)
 
     if if_match is None:
-        with single_statement(engine) as conn:
-            deleted = queries.delete_session(conn, session_id, owner=owner)
+        deleted = write_once(engine, lambda conn: queries.delete_session_row(conn, session_id, owner=owner))
     else:
-        deleted = retry_if_disconnected(transaction)
+        deleted = transaction(engine, delete_locked)
     if not deleted:
         raise not_found(session_id)
 
@@ -179,9 +176,8 @@ def list_sessions(engine: Engine, *, owner: str, limit: int, status: str | None,
     filter = list_filter(owner=owner, status=status)
     after = decode_cursor(cursor, filter) if cursor is not None else None
 
-    def read() -> list[RowMapping]:
-        with read_only(engine) as conn:
-            return list(queries.list_sessions(conn, owner=owner, limit=limit + 1, status=status, after=after))
-
-    rows = retry_if_disconnected(read)
-    return Page(rows=rows[:limit], more=len(rows) > limit, filter=filter)
+    rows = read(
+        engine,
+        lambda conn: queries.select_session_rows(conn, owner=owner, limit=limit + 1, status=status, after=after),
+    )
+    return Page(rows=list(rows[:limit]), more=len(rows) > limit, filter=filter)

@@ -213,6 +213,11 @@ def created_response(created: CreatedSession) -> Response[str]:
     return Response(status_code=201, content_type=JSON, body=created.body, headers=headers)
 
 
+def no_content_response() -> Response[None]:
+    """204: done, nothing to send back (a DELETE)."""
+    return Response(status_code=204, body=None)
+
+
 def parse_json_object(text: str) -> dict[str, Any]:
     """Strict JSON: one object, no duplicate keys, no NaN, bounded nesting."""
     try:

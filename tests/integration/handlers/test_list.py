@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, event, insert, text
 
 from learning_sessions.data.tables import learning_sessions
 from tests.support.client import LambdaApiClient
@@ -120,7 +121,12 @@ def test_bad_query_gets_422(api: LambdaApiClient, query: dict[str, str], locatio
 
 def test_list_order_is_served_by_an_index(clean_db: Engine) -> None:
     seed(clean_db, [(n, ("planned", "completed")[n % 2]) for n in range(2000)])
-    from learning_sessions.data.queries import list_page_statement
+    from learning_sessions.data import queries
+
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append((statement, parameters))
 
     with clean_db.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -128,10 +134,15 @@ def test_list_order_is_served_by_an_index(clean_db: Engine) -> None:
         for status in (None, "completed"):
             after = (BASE_TIME + timedelta(seconds=1000), 10**6)
             for position in (None, after):
-                statement = list_page_statement(owner=TEST_USER, limit=51, status=status, after=position)
-                compiled = statement.compile(conn, compile_kwargs={"literal_binds": True})
+                # The plan of the statement the product sends, as it sends it.
+                event.listen(conn, "before_cursor_execute", capture)
+                try:
+                    queries.select_session_rows(conn, owner=TEST_USER, limit=51, status=status, after=position)
+                finally:
+                    event.remove(conn, "before_cursor_execute", capture)
+                statement, parameters = sent[-1]
                 prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
-                plan = "\n".join(str(row[-1]) for row in conn.execute(text(prefix + str(compiled))))
+                plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql(prefix + statement, parameters))
                 assert "ix_learning_sessions_" in plan, plan
                 assert "Sort" not in plan, plan
                 assert "TEMP B-TREE" not in plan, plan

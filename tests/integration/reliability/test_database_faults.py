@@ -222,7 +222,7 @@ def test_a_connection_dropped_inside_a_keyed_post_is_retried_into_one_row(
 
     api = through_proxy(pg_url, proxy)
     api.get("/api/sessions/")
-    real_insert_key = queries.insert_idempotency_key
+    real_insert_key = queries.insert_idempotency_key_row
     cuts: list[int] = []
 
     def cut_first_time(*args: Any, **kwargs: Any) -> bool:
@@ -231,7 +231,7 @@ def test_a_connection_dropped_inside_a_keyed_post_is_retried_into_one_row(
             proxy.cut_connections()
         return real_insert_key(*args, **kwargs)
 
-    monkeypatch.setattr(queries, "insert_idempotency_key", cut_first_time)
+    monkeypatch.setattr(queries, "insert_idempotency_key_row", cut_first_time)
     created = keyed_post(api)
     assert cuts, "the connection was never cut"
     assert created.status == 201, created.body

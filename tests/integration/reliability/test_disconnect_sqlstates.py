@@ -9,7 +9,8 @@ from sqlalchemy import URL, Engine, text
 from sqlalchemy.dialects.postgresql.pg8000 import PGDialect_pg8000
 
 from learning_sessions.config.settings import Settings
-from learning_sessions.data.database import create_db_engine, read_only, retry_if_disconnected
+from learning_sessions.data.database import create_db_engine
+from learning_sessions.data.units_of_work import read_only, retry_if_disconnected
 from tests.integration.reliability.conftest import env_for
 from tests.support.client import LambdaApiClient
 from tests.support.lambda_functions import load_handlers

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import URL, select, text
 
 from learning_sessions.config.settings import Settings
-from learning_sessions.data.database import create_db_engine, read_only
+from learning_sessions.data.database import create_db_engine
 from learning_sessions.data.tables import learning_sessions
+from learning_sessions.data.units_of_work import read_only
 from tests.integration.reliability.conftest import env_for
 
 pytestmark = pytest.mark.postgres
