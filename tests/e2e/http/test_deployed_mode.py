@@ -32,6 +32,7 @@ EXPECTED_SKIPS = {
     "test_assets_are_served_locally",
     "test_tests_http_pass_against_a_base_url_with_a_token",
     "test_two_users_over_http_see_and_change_only_their_own",
+    "test_readme_two_local_users_see_only_their_own_sessions",
     "test_without_a_token_the_authorizer_answers_before_the_function",
 }
 # The API's behaviour, which the e2e-dev job exists to check on the deployed stack.
