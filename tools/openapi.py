@@ -36,7 +36,18 @@ def build_document() -> dict[str, Any]:
     # Importing a function creates its engine (it does not connect): any URL will do.
     os.environ.setdefault("DATABASE_URL", "sqlite://")
     sys.path.insert(0, str(REPO_ROOT / "shared"))
-    from learning_sessions.http.openapi import SECURITY, SECURITY_SCHEMES
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    from learning_sessions.http.openapi import BEARER_SCHEME, SECURITY
+
+    security_schemes = {
+        BEARER_SCHEME: HTTPBearer(
+            scheme="bearer",
+            bearerFormat="JWT",
+            description="A JWT of the stack's issuer (Cognito by default); its `sub` claim owns the sessions. "
+            "Locally: `AUTH=jwt make dev` and `make -s token USER=alice`.",
+        )
+    }
 
     merge = OpenAPIMerge(
         title=TITLE,
@@ -44,7 +55,7 @@ def build_document() -> dict[str, Any]:
         description=DESCRIPTION,
         openapi_version="3.1.0",
         on_conflict="error",
-        security_schemes=dict(SECURITY_SCHEMES),
+        security_schemes=security_schemes,
     )
     for name in API_FUNCTIONS.values():
         # Our handlers build their resolver with create_resolver(), which discover() does not
