@@ -36,11 +36,11 @@ def build_document() -> dict[str, Any]:
     # Importing a function creates its engine (it does not connect): any URL will do.
     os.environ.setdefault("DATABASE_URL", "sqlite://")
     sys.path.insert(0, str(REPO_ROOT / "shared"))
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
     from learning_sessions.http.openapi import BEARER_SCHEME, SECURITY
 
-    security_schemes = {
+    security_schemes: dict[str, SecurityScheme] = {
         BEARER_SCHEME: HTTPBearer(
             scheme="bearer",
             bearerFormat="JWT",
