@@ -7,12 +7,13 @@ the route's handler (functions/*/app.py) above it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Integer, RowMapping, bindparam, delete, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from learning_sessions.data.tables import UTCDateTime, idempotency_keys
 from learning_sessions.data.tables import learning_sessions as table
@@ -74,19 +75,21 @@ _this_key = (idempotency_keys.c.owner == bindparam("owner")) & (
 _FETCH_KEY = select(idempotency_keys).where(_this_key)
 
 
-def _claim_key(dialect_insert: Any) -> Any:
-    # Insert the key, or take over an expired one; a live key is left alone and nothing is
-    # returned. On Postgres the unique index makes this wait for a concurrent transaction that
-    # inserted the same key, and then see its outcome; SQLite's writers are already serialised.
-    statement = dialect_insert(idempotency_keys)
+@cache
+def _claim_key(dialect_name: str) -> Any:
+    """Insert the key, or take over an expired one; a live key is left alone and nothing is returned.
+
+    On Postgres the unique index makes this wait for a concurrent transaction that inserted the
+    same key, and then see its outcome; SQLite's writers are already serialised. Built on first
+    use for the one dialect in use: only the create function needs it, and the other dialect's
+    package need not be imported at all.
+    """
+    statement = importlib.import_module(f"sqlalchemy.dialects.{dialect_name}").insert(idempotency_keys)
     return statement.on_conflict_do_update(
         index_elements=[idempotency_keys.c.owner, idempotency_keys.c.idempotency_key],
         set_={column.name: statement.excluded[column.name] for column in idempotency_keys.c if not column.primary_key},
         where=idempotency_keys.c.expires_at <= bindparam("now", type_=UTCDateTime()),
     ).returning(idempotency_keys.c.owner)
-
-
-_CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
 
 
 def insert_session_row(conn: Connection, values: Mapping[str, Any], *, owner: str) -> RowMapping:
@@ -95,7 +98,7 @@ def insert_session_row(conn: Connection, values: Mapping[str, Any], *, owner: st
 
 def insert_idempotency_key_row(conn: Connection, values: Mapping[str, Any], *, now: datetime) -> bool:
     """Store the key (owner, idempotency_key in values) unless a live one exists; True if stored."""
-    statement = _CLAIM_KEY[conn.dialect.name]
+    statement = _claim_key(conn.dialect.name)
     return conn.execute(statement, {**values, "now": now}).first() is not None
 
 
