@@ -90,8 +90,10 @@ learning_sessions = Table(
     # same at any table size and any number of users.
     Index("ix_learning_sessions_owner_created_at_id", "owner", "created_at", "id"),
     Index("ix_learning_sessions_owner_status_created_at_id", "owner", "status", "created_at", "id"),
-    # Ids are never reused after a delete, as on Postgres, so old links cannot point at new rows.
-    sqlite_autoincrement=True,
+    # Ids are never reused after a delete, as on Postgres, so old links cannot point at new rows: on
+    # SQLite the table is AUTOINCREMENT, which only its DDL states (migrations 0001 and 0005; Alembic
+    # does not compare it). Not as sqlite_autoincrement=True here: a dialect's keyword makes
+    # SQLAlchemy import that dialect's package to check it, at every cold start on Postgres too.
 )
 
 
