@@ -38,7 +38,10 @@ def build_document() -> dict[str, Any]:
     sys.path.insert(0, str(REPO_ROOT / "shared"))
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
-    from learning_sessions.http.openapi import BEARER_SCHEME, SECURITY
+    from learning_sessions.http.openapi import BEARER_SCHEME, SECURITY, build_the_document
+
+    # Before the functions are loaded: their routes then declare the responses (openapi.documented).
+    build_the_document()
 
     security_schemes: dict[str, SecurityScheme] = {
         BEARER_SCHEME: HTTPBearer(

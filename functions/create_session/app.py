@@ -6,7 +6,7 @@ from typing import Annotated
 from learning_sessions.config.settings import get_settings
 from learning_sessions.data.database import get_engine
 from learning_sessions.domain import service
-from learning_sessions.domain.schemas import SessionCreate
+from learning_sessions.domain.schemas import SessionCreate, build_models
 from learning_sessions.http.api import (
     COLLECTION_PATHS,
     Body,
@@ -17,15 +17,18 @@ from learning_sessions.http.api import (
     lambda_entry,
     request_owner,
 )
-from learning_sessions.http.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES
+from learning_sessions.http.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES, documented
 
+build_models(SessionCreate)  # this route's body: see schemas.DEFERRED
 app = create_resolver()
 engine = get_engine()
 key_lifetime = timedelta(seconds=get_settings().idempotency_expiry_seconds)
 
 
-@app.post(COLLECTION_PATHS[0], status_code=201, responses=CREATE_RESPONSES, operation_id=CREATE_OPERATION)
-@app.post(COLLECTION_PATHS[1], status_code=201, responses=CREATE_RESPONSES, operation_id=CREATE_NO_SLASH_OPERATION)
+@app.post(COLLECTION_PATHS[0], status_code=201, responses=documented(CREATE_RESPONSES), operation_id=CREATE_OPERATION)
+@app.post(
+    COLLECTION_PATHS[1], status_code=201, responses=documented(CREATE_RESPONSES), operation_id=CREATE_NO_SLASH_OPERATION
+)
 def handle_create_session(
     payload: Annotated[SessionCreate, Body(embed=False)], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from learning_sessions.data.database import get_engine
 from learning_sessions.domain import service
-from learning_sessions.domain.schemas import SessionUpdate
+from learning_sessions.domain.schemas import SessionUpdate, build_models
 from learning_sessions.http.api import (
     ITEM_PATH,
     Body,
@@ -16,13 +16,14 @@ from learning_sessions.http.api import (
     request_owner,
     session_response,
 )
-from learning_sessions.http.openapi import UPDATE_OPERATION, UPDATE_RESPONSES
+from learning_sessions.http.openapi import UPDATE_OPERATION, UPDATE_RESPONSES, documented
 
+build_models(SessionUpdate)  # this route's body: see schemas.DEFERRED
 app = create_resolver()
 engine = get_engine()
 
 
-@app.patch(ITEM_PATH, responses=UPDATE_RESPONSES, operation_id=UPDATE_OPERATION)
+@app.patch(ITEM_PATH, responses=documented(UPDATE_RESPONSES), operation_id=UPDATE_OPERATION)
 def handle_update_session(
     id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
 ) -> Response[str]:

@@ -1,7 +1,8 @@
 """What each operation can answer, for the OpenAPI document: statuses, headers, the error envelope.
 
 Powertools adds its own 422 schema unless a route declares its responses, so every route
-declares them here, from the same models the handlers use.
+declares them here, from the same models the handlers use. Only for the document, though: see
+documented().
 """
 
 from __future__ import annotations
@@ -35,17 +36,37 @@ _ERROR_HEADERS = {412: _ETAG, 503: _RETRY_AFTER}
 BEARER_SCHEME = "bearerAuth"
 SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 
+# Set by tools/openapi.py before it loads the functions to build the document.
+_documenting = False
+
+
+def build_the_document() -> None:
+    """From now on, routes declare their responses (see documented)."""
+    global _documenting
+    _documenting = True
+
+
+def documented(responses: dict[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse] | None:
+    """A route's responses when the document is being built; None in a function, which never builds it.
+
+    The resolver reads a route's responses for the document alone (validation never does), yet
+    at the route's first request Powertools turns each response model into a TypeAdapter all the
+    same: about a millisecond of every cold start, for nothing.
+    """
+    return responses if _documenting else None
+
 
 class GatewayUnauthorized(BaseModel):
     """What API Gateway's JWT authorizer itself answers: the function never sees the request."""
 
-    model_config = ConfigDict(title="GatewayUnauthorized")
+    # Built only for the document, as the models it names are (schemas.DEFERRED).
+    model_config = ConfigDict(title="GatewayUnauthorized", defer_build=True)
 
     message: str
 
 
 class UnauthorizedBody(RootModel[GatewayUnauthorized | ErrorEnvelope]):
-    model_config = ConfigDict(title="UnauthorizedBody")
+    model_config = ConfigDict(title="UnauthorizedBody", defer_build=True)
 
 
 _UNAUTHORIZED: dict[str, Any] = {
