@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, RowMapping
 
@@ -19,8 +19,10 @@ from learning_sessions.data.units_of_work import read, transaction, write_once
 from learning_sessions.domain.cursor import Filter, decode_cursor, encode_cursor, list_filter
 from learning_sessions.domain.errors import NotFound, ValidationFailed, field_error
 from learning_sessions.domain.etags import check_if_match
-from learning_sessions.domain.idempotency import CreatedSession, IdempotentRequest
 from learning_sessions.domain.schemas import SessionCreate, SessionUpdate
+
+if TYPE_CHECKING:
+    from learning_sessions.domain.idempotency import CreatedSession
 
 
 def utcnow() -> datetime:
@@ -82,6 +84,9 @@ def create_session(
 
     A key is remembered for key_lifetime; after that, the key creates a new session again.
     """
+    # Here, not at the top: only the create function needs it, and the others need not load it.
+    from learning_sessions.domain.idempotency import CreatedSession, IdempotentRequest
+
     now = utcnow()
     values = payload.model_dump()
     apply_lifecycle(values, previous_status=None, sent=payload.model_fields_set, now=now)

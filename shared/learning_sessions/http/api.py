@@ -25,7 +25,6 @@ from learning_sessions.config.settings import get_settings
 from learning_sessions.data import snapstart
 from learning_sessions.domain.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from learning_sessions.domain.etags import IF_MATCH_PATTERN, etag_for
-from learning_sessions.domain.idempotency import CreatedSession
 from learning_sessions.domain.schemas import (
     CANONICAL_DECIMAL,
     MAX_ID,
@@ -42,6 +41,7 @@ from learning_sessions.http.http_errors import (
 )
 
 if TYPE_CHECKING:
+    from learning_sessions.domain.idempotency import CreatedSession
     from learning_sessions.domain.service import Page
 
 # Handlers import these from here, so that their first import is this package (see __init__).
