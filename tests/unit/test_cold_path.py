@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -61,3 +62,48 @@ def test_garbage_collector_is_paused_during_init_and_resumed_after(function: str
     if function != "migrate":
         # The API functions also move what init created out of the collector's reach.
         assert frozen == "True"
+
+
+# The import diet (docs/performance.md): what each function's cold start builds, on Postgres settings.
+_MODELS = ("SessionCreate", "SessionUpdate", "Session", "SessionEnvelope", "SessionPage", "ErrorEnvelope")
+# The request body a function validates, built at import; every other model waits for its first use.
+_BUILT_AT_IMPORT = {"create_session": ["SessionCreate"], "update_session": ["SessionUpdate"]}
+
+
+@pytest.mark.parametrize("function", API_FUNCTIONS.values())
+def test_cold_start_builds_only_what_the_functions_route_uses(function: str) -> None:
+    code = (
+        "import json, sys; "
+        f"sys.path[:0] = [{str(REPO_ROOT / 'functions' / function)!r}, {str(REPO_ROOT / 'shared')!r}]; "
+        "import app; "
+        "from learning_sessions.domain import schemas; "
+        "from learning_sessions.http import openapi; "
+        "state = {"
+        "'sqlite': 'sqlalchemy.dialects.sqlite' in sys.modules, "
+        "'idempotency': 'learning_sessions.domain.idempotency' in sys.modules, "
+        f"'built': [name for name in {_MODELS!r} if getattr(schemas, name).__pydantic_complete__], "
+        "'document_only_built': openapi.UnauthorizedBody.__pydantic_complete__}; "
+        # What the function's own resolver would document: none of the responses tools/openapi.py declares.
+        "operations = [op for path in app.app.get_openapi_schema().paths.values() "
+        "for op in (path.get, path.post, path.patch, path.delete) if op is not None]; "
+        "state['declared_503'] = [op.operationId for op in operations if 503 in op.responses]; "
+        "print(json.dumps(state))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/d", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == {
+        # A dialect's keyword on a Table would import that dialect's package to check it.
+        "sqlite": False,
+        # Only POST uses Idempotency-Key: the create function imports it at its first request.
+        "idempotency": False,
+        "built": _BUILT_AT_IMPORT.get(function, []),
+        "document_only_built": False,
+        # Routes declare their responses only while tools/openapi.py builds the document: Powertools
+        # would otherwise make a TypeAdapter of each response model at the route's first request.
+        "declared_503": [],
+    }
