@@ -65,8 +65,12 @@ class GatewayUnauthorized(BaseModel):
     message: str
 
 
-class UnauthorizedBody(RootModel[GatewayUnauthorized | ErrorEnvelope]):
+# Not RootModel[GatewayUnauthorized | ErrorEnvelope]: pydantic builds a parametrised class as it
+# makes it, deferred or not. The root annotation gives the same model and schema.
+class UnauthorizedBody(RootModel):  # type: ignore[type-arg]
     model_config = ConfigDict(title="UnauthorizedBody", defer_build=True)
+
+    root: GatewayUnauthorized | ErrorEnvelope
 
 
 _UNAUTHORIZED: dict[str, Any] = {
