@@ -17,7 +17,6 @@ from learning_sessions.config.database_config import (
     ssl_context,
 )
 from learning_sessions.config.settings import Settings, get_settings
-from learning_sessions.data import pg8000_dialect
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -25,6 +24,9 @@ def create_db_engine(settings: Settings) -> Engine:
     config = database_config(settings)
     if config.is_sqlite:
         return _sqlite_engine(config.url, settings)
+    # Here, not at the top: on SQLite neither pg8000 nor SQLAlchemy's Postgres dialects need loading.
+    from learning_sessions.data import pg8000_dialect
+
     connect_args: dict[str, Any] = {
         "timeout": settings.db_connect_timeout,
         "application_name": "learning-sessions",
@@ -111,6 +113,8 @@ def _connect_with_current_secret(engine: Engine, settings: Settings) -> None:
     After a rotation the cached password is refused (SQLSTATE 28P01) until the cache expires, so
     a refusal re-reads the secret past the cache and tries once more with what it holds now.
     """
+
+    from learning_sessions.data import pg8000_dialect
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> Any:

@@ -15,7 +15,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from learning_sessions.config.database_config import SecretUnreadable
 from learning_sessions.config.settings import ConfigError
-from learning_sessions.data.pg8000_dialect import sqlstate
 from learning_sessions.domain.errors import (
     ApiError,
     BadRequest,
@@ -79,6 +78,13 @@ def classify_validation_error(errors: Sequence[dict[str, Any]]) -> ApiError:
         for err in errors
     ]
     return ValidationFailed("Request validation failed", details)
+
+
+def sqlstate(exc: BaseException | None) -> str:
+    """pg8000_dialect.sqlstate, imported at the first error: on SQLite pg8000 need not be loaded at all."""
+    from learning_sessions.data import pg8000_dialect
+
+    return pg8000_dialect.sqlstate(exc)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
