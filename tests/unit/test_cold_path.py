@@ -107,3 +107,21 @@ def test_cold_start_builds_only_what_the_functions_route_uses(function: str) -> 
         # would otherwise make a TypeAdapter of each response model at the route's first request.
         "declared_503": [],
     }
+
+
+@pytest.mark.parametrize("function", API_FUNCTIONS.values())
+def test_on_sqlite_a_cold_start_loads_no_postgres_driver(function: str) -> None:
+    code = (
+        "import sys; "
+        f"sys.path[:0] = [{str(REPO_ROOT / 'functions' / function)!r}, {str(REPO_ROOT / 'shared')!r}]; "
+        "import app; "
+        "print(','.join(name for name in ('pg8000', 'sqlalchemy.dialects.postgresql') if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"DATABASE_URL": "sqlite://", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "", f"{function} loads {result.stdout.strip()} on SQLite"
