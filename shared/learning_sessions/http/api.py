@@ -97,6 +97,9 @@ IdempotencyKey = Annotated[
 MAX_OWNER_LENGTH = 255
 # The one user of `sam local start-api`, the same as local_api's LOCAL_USER (`make dev` without AUTH).
 SAM_LOCAL_OWNER = "local-user"
+# Postgres text holds neither NUL nor a lone surrogate (which has no UTF-8 form): a `sub` with one
+# could own nothing, so it is refused like a missing one rather than failing at the first INSERT.
+_STORABLE_OWNER = re.compile(r"[^\x00\ud800-\udfff]+\Z")
 
 # Bodies sent with these are ignored, so they are not checked either.
 _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -142,7 +145,7 @@ def caller_of(event: Mapping[str, Any]) -> str:
     if claims is None and os.environ.get("AWS_SAM_LOCAL") == "true":
         return SAM_LOCAL_OWNER
     owner = claims.get("sub") if isinstance(claims, Mapping) else None
-    if not isinstance(owner, str) or not 0 < len(owner) <= MAX_OWNER_LENGTH:
+    if not isinstance(owner, str) or not 0 < len(owner) <= MAX_OWNER_LENGTH or not _STORABLE_OWNER.match(owner):
         raise Unauthorized("The request carries no verified caller", headers={"WWW-Authenticate": "Bearer"})
     return owner
 
