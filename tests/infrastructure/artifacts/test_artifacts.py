@@ -3,6 +3,7 @@ sys.path is the function's folder, the layer's python/ folder and the runtime's 
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -11,12 +12,13 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
+from packaging.requirements import Requirement
 
 from tests.infrastructure.artifacts.conftest import Migrated
 from tests.integration.migrate_function.cfn import EXPECTED_PHYSICAL_ID
 from tools.api_functions import API_FUNCTIONS
 from tools.http_api_events import http_api_event
-from tools.lambda_layout import REPO_ROOT, invoke
+from tools.lambda_layout import REPO_ROOT, RUNTIME_PACKAGES, invoke
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +44,32 @@ def test_layer_holds_the_shared_code_and_nothing_the_runtime_has(layer_dir: Path
     # Slimmed: pip's bookkeeping and the test suites are gone (METADATA stays: see the runtime test).
     assert not list(layer_dir.glob("*.dist-info/RECORD"))
     assert not list(layer_dir.rglob("tests"))
+
+
+def test_every_dependency_of_the_layer_is_in_it_or_in_the_runtime(layer_dir: Path) -> None:
+    # The layer is installed with --no-deps (shared/Makefile), so a dependency that requirements.txt
+    # forgot would simply be missing; botocore (aws-xray-sdk's) is the one the runtime provides.
+    shipped = {
+        normalise(dist.metadata["Name"]): dist for dist in importlib.metadata.distributions(path=[str(layer_dir)])
+    }
+    by_module = importlib.metadata.packages_distributions()
+    runtime = {normalise(dist) for module in RUNTIME_PACKAGES for dist in by_module.get(module, [])}
+    assert {"aws-xray-sdk", "wrapt"} <= set(shipped)
+    missing, wrong_version = [], []
+    for name, dist in shipped.items():
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            # Extras nobody asks for (Powertools' "tracer", "all", ...) and other Pythons' backports.
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            needed = normalise(requirement.name)
+            if needed in shipped:
+                if not requirement.specifier.contains(shipped[needed].version, prereleases=True):
+                    wrong_version.append(f"{name} needs {requirement}, the layer has {shipped[needed].version}")
+            elif needed not in runtime:
+                missing.append(f"{name} needs {requirement}")
+    assert not missing, missing
+    assert not wrong_version, wrong_version
 
 
 def test_api_functions_hold_only_their_handler(build_dir: Path) -> None:
@@ -207,3 +235,4 @@ def test_api_functions_serve_http_api_events(
     )
     assert deleted["statusCode"] == 204, deleted
     assert again["statusCode"] == 404, again
+
