@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 
 from tests.infrastructure.artifacts.conftest import Migrated
 from tests.integration.migrate_function.cfn import EXPECTED_PHYSICAL_ID
+from tests.support.xray import SAMPLED_TRACE_HEADER, TRACE_ID, daemon_address, received_documents, xray_daemon
 from tools.api_functions import API_FUNCTIONS
 from tools.http_api_events import http_api_event
 from tools.lambda_layout import REPO_ROOT, RUNTIME_PACKAGES, invoke
@@ -236,3 +237,41 @@ def test_api_functions_serve_http_api_events(
     assert deleted["statusCode"] == 204, deleted
     assert again["statusCode"] == 404, again
 
+
+def test_a_traced_api_function_sends_its_subsegment_with_the_layers_xray_sdk(
+    migrated: Migrated, build_dir: Path, layer_dir: Path, runtime_dir: Path
+) -> None:
+    function_dir = build_dir / "GetSessionFunction"
+    event = http_api_event("GET", "/api/sessions/999999", route="/api/sessions/{id}", path_parameters={"id": "999999"})
+    with xray_daemon() as daemon:
+        run = invoke(
+            function_dir,
+            layer_dir,
+            runtime_dir,
+            [event],
+            {
+                **migrated.env,
+                "POWERTOOLS_SERVICE_NAME": "learning-sessions",
+                "ENABLE_TRACER": "true",
+                # What Lambda sets in a traced function's environment.
+                "AWS_LAMBDA_FUNCTION_NAME": "GetSessionFunction",
+                "LAMBDA_TASK_ROOT": str(function_dir),
+                "_X_AMZN_TRACE_ID": SAMPLED_TRACE_HEADER,
+                "AWS_XRAY_DAEMON_ADDRESS": daemon_address(daemon),
+            },
+            function_name="GetSessionFunction",
+        )
+        documents = received_documents(daemon)
+    assert run.results[0]["statusCode"] == 404, run.results
+    # The SDK and wrapt come from the layer, which has no botocore: the SDK runs on the runtime's.
+    for module in ("aws_xray_sdk", "wrapt"):
+        assert (run.module_files[module] or "").startswith(str(layer_dir)), run.module_files[module]
+    (subsegment,) = documents
+    assert subsegment["name"] == "## lambda_handler"
+    assert subsegment["trace_id"] == TRACE_ID
+    assert subsegment["annotations"] == {
+        "ColdStart": True,
+        "Service": "learning-sessions",
+        "Route": "GET /api/sessions/{id}",
+        "StatusCode": 404,
+    }
