@@ -40,6 +40,7 @@ from learning_sessions.http.http_errors import (
     api_error_proxy_result,
     register_error_handlers,
 )
+from learning_sessions.http.tracing import traced
 
 if TYPE_CHECKING:
     from learning_sessions.domain.service import Page
@@ -348,4 +349,4 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
             metrics.record(result["statusCode"], (time.perf_counter() - started) * 1000)
         return result
 
-    return lambda_handler
+    return traced(lambda_handler, logger.service) if settings.enable_tracer else lambda_handler
