@@ -15,7 +15,6 @@ from annotated_types import Ge, Le
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -37,6 +36,7 @@ from learning_sessions.http.http_errors import (
     api_error_proxy_result,
     register_error_handlers,
 )
+from learning_sessions.http.request_logs import RequestLogContext
 
 if TYPE_CHECKING:
     from learning_sessions.domain.service import Page
@@ -318,11 +318,13 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
     """The Lambda handler for a function's resolver: JSON logs with the request id, body guard, routing, metrics."""
     settings = get_settings()
     metrics = request_metrics()
+    # The request's keys on every log line, as logger.inject_lambda_context would put them, for less.
+    log_context = RequestLogContext(logger)
     snapstart.register()
     init_complete()
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        log_context.start(event, context)
         started = time.perf_counter()
         http = event.get("requestContext", {}).get("http", {})
         try:
