@@ -9,11 +9,13 @@ Idempotency-Key stores and replays.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, cast
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +86,16 @@ ROW = st.fixed_dictionaries(
 AsMapping = Callable[[dict[str, Any]], Mapping[str, Any]]
 AS_MAPPING = st.sampled_from([dict, MappingProxyType])
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def local_time_not_utc() -> Iterator[None]:
+    """The process's local time 3½ hours behind UTC: a naive value read as local time would show."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "America/St_Johns")
+        time.tzset()
+        yield
+    time.tzset()
 
 
 def validated(row: Mapping[str, Any]) -> Session:

@@ -2,7 +2,7 @@
 
 A row of the learning_sessions table already holds only what Session allows (its columns' types,
 NOT NULLs and the status CHECK), so validating it into a model only to dump it again cost most of
-a response: Session.model_validate and model_dump_json take about twice as long as writing the
+a response: Session.model_validate and model_dump_json take two to three times as long as writing the
 JSON here (docs/performance.md). Session stays the contract and the OpenAPI document's model;
 these functions write exactly its JSON, byte for byte, which tests/unit/test_session_json.py
 checks against the validated path for every field shape. A change to Session fails that test
