@@ -93,7 +93,7 @@ class Attempts:
 @pytest.fixture
 def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
-    monkeypatch.setattr(migrating.time, "sleep", slept.append)
+    monkeypatch.setattr("learning_sessions.data.migrating.time.sleep", slept.append)
     return slept
 
 
