@@ -20,7 +20,7 @@ RowMapping objects: 35-50 us of a 216 us GET (docs/performance.md). Here a call 
 
 Unlike Connection.execute it does not begin a transaction by itself ("autobegin"): a statement
 runs in the transaction the caller began (data.units_of_work), or on its own in autocommit.
-tests/integration/test_compiled_statements.py checks, for every statement of data.queries on
+tests/integration/data/test_compiled_statements.py checks, for every statement of data.queries on
 SQLite and Postgres, that the SQL and values reaching the driver and the rows coming back are
 exactly those of Connection.execute, so the two paths cannot drift apart.
 """
@@ -34,11 +34,14 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 Row = dict[str, Any]
 RowFactory = Callable[[Sequence[Any]], Row]
+# A SELECT, or an INSERT, UPDATE or DELETE (a dialect's INSERT ... ON CONFLICT too).
+CoreStatement = Select[Any] | UpdateBase
 
 
 class Statement:
@@ -48,7 +51,7 @@ class Statement:
     the keys of its parameters; compiled once, so every call must give exactly these.
     """
 
-    def __init__(self, statement: ClauseElement, *, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(self, statement: CoreStatement, *, column_keys: Sequence[str] | None = None) -> None:
         self.statement = statement
         self.column_keys = None if column_keys is None else list(column_keys)
         # Weak: the test suite makes many engines (one dialect each); a function makes one.
