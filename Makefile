@@ -98,6 +98,10 @@ build-x86: ## sam build for x86_64, which runs on this machine (the same as make
 bench-bytecode: install ## Cold import + first request of a built function, layer with vs without .pyc.
 	$(BIN)/python -m bench.cold_import
 
+.PHONY: bench-tracer
+bench-tracer: install ## What ENABLE_TRACER (Powertools' Tracer) costs a built function, cold and warm.
+	$(BIN)/python -m bench.tracer_cost
+
 # Issue 5's benchmark (bench/README.md). The FastAPI reference runs from a layer the benchmark builds
 # itself; bench/requirements.txt in .venv is for its type checks.
 BENCH_ARGS ?=

@@ -92,6 +92,17 @@ def mirror_symlinks() -> None:
                         mirrored.symlink_to(os.readlink(path))
 
 
+def forget_the_checkouts_tools() -> None:
+    """`python -m tools.mutate` imported the checkout's tools package; the suite must import mutants/tools.
+
+    Otherwise tools.databases.REPO_ROOT is the checkout, and the tests load functions/*/app.py from
+    there, without mutmut's trampolines: every migrate-function mutant read as "no tests". mutmut
+    runs the suite in mutants/, where the now-empty cache finds the copy.
+    """
+    for name in [name for name in sys.modules if name == "tools" or name.startswith("tools.")]:
+        del sys.modules[name]
+
+
 def reopen_closed_log_streams() -> None:
     """mutmut runs pytest several times in one process (and in its forks). A log handler made while the
     first run imported the package keeps that run's capture stream, which pytest closes at its end, and
@@ -264,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(REPO_ROOT / "mutants", ignore_errors=True)
 
     mirror_symlinks()
+    forget_the_checkouts_tools()
     import mutmut.__main__ as mutmut_main
 
     started = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import NoReturn
@@ -32,6 +33,7 @@ __all__ = [
     "migrate",
     "postgres_admin_url",
     "postgres_unavailable",
+    "throwaway_cluster",
     "throwaway_postgres_database",
 ]
 # The default time zone of the suite's Postgres databases: not UTC, and not a whole number of
@@ -66,6 +68,25 @@ def fresh_postgres_database(time_zone: str = TEST_DATABASE_TIME_ZONE) -> Iterato
         except PostgresUnavailable as exc:
             postgres_unavailable(str(exc))
         yield url
+
+
+@contextmanager
+def throwaway_cluster(name: str, port: int, version: str = "15", **settings: str) -> Iterator[URL]:
+    """A Postgres cluster of its own (Debian's pg_createcluster, as root), with these server settings.
+
+    Its admin URL (trust authentication); the cluster is stopped and dropped afterwards.
+    """
+    options = [argument for key, value in settings.items() for argument in ("-o", f"{key}={value}")]
+    subprocess.run(
+        ["pg_createcluster", version, name, "-p", str(port), *options, "--", "--auth-local=trust", "--auth-host=trust"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        subprocess.run(["pg_ctlcluster", version, name, "start"], check=True)
+        yield make_url(f"postgresql+pg8000://postgres@127.0.0.1:{port}/postgres")
+    finally:
+        subprocess.run(["pg_dropcluster", "--stop", version, name], check=False)
 
 
 def empty_tables(engine: Engine) -> None:

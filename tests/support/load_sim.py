@@ -22,7 +22,6 @@ import argparse
 import multiprocessing
 import multiprocessing.pool
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -32,10 +31,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import URL, create_engine, make_url, text
+from sqlalchemy import URL, create_engine, text
 
 from tests.support.client import ApiResponse, LambdaApiClient
-from tests.support.databases import migrate, postgres_admin_url, throwaway_postgres_database
+from tests.support.databases import migrate, postgres_admin_url, throwaway_cluster, throwaway_postgres_database
 from tests.support.lambda_functions import cold_start, load_function_module
 
 FUNCTIONS = ("create_session", "get_session", "list_sessions")
@@ -186,32 +185,6 @@ def app_role_database(admin_url: URL, slots: int, *, limit_database: bool) -> It
             drop.dispose()
 
 
-@contextmanager
-def throwaway_cluster(name: str, port: int, max_connections: int, version: str) -> Iterator[URL]:
-    """A Postgres cluster of its own (pg_createcluster), started with a small max_connections."""
-    subprocess.run(
-        [
-            "pg_createcluster",
-            version,
-            name,
-            "-p",
-            str(port),
-            "-o",
-            f"max_connections={max_connections}",
-            "--",
-            "--auth-local=trust",
-            "--auth-host=trust",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        subprocess.run(["pg_ctlcluster", version, name, "start"], check=True)
-        yield make_url(f"postgresql+pg8000://postgres@127.0.0.1:{port}/postgres")
-    finally:
-        subprocess.run(["pg_dropcluster", "--stop", version, name], check=False)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.load_sim", description=__doc__.split("\n\n")[0])
     parser.add_argument("--environments", type=int, default=6, help="execution environments per function (default 6)")
@@ -227,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--cluster needs --port")
     with ExitStack() as stack:
         if args.cluster:
-            admin = stack.enter_context(throwaway_cluster(args.cluster, args.port, args.slots, args.pg_version))
+            admin = stack.enter_context(
+                throwaway_cluster(args.cluster, args.port, args.pg_version, max_connections=str(args.slots))
+            )
             # Superusers keep superuser_reserved_connections (3) of max_connections to themselves.
             slots = args.slots - 3
         else:

@@ -56,3 +56,13 @@ def test_a_second_writer_is_held_off_from_begin_not_from_its_first_write(engine:
             assert second.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         impatient.dispose()
+
+
+def test_the_busy_timeout_is_db_connect_timeout(database_file: Path) -> None:
+    """Local workers sharing the file wait this long for each other's write lock (sqlite3's own default is 5 s)."""
+    engine = sqlite_engine(database_file, 2.5)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() == 2500
+    finally:
+        engine.dispose()

@@ -62,6 +62,11 @@ class Settings(BaseModel):
     # function, which connects as the master user, sets its password from APP_DB_SECRET_ARN's secret.
     app_db_role: str = Field(default="learning_sessions_app", pattern="^[a-z_][a-z0-9_]{0,62}$", alias="APP_DB_ROLE")
     app_db_secret_arn: str | None = Field(default=None, alias="APP_DB_SECRET_ARN")
+    # Powertools' Tracer around each API handler (http/tracing.py). Off unless asked for: importing the
+    # X-Ray SDK costs cold-start time, so locally, in the tests and in the benchmark it is never loaded.
+    # template.yaml sets it from its EnableTracer parameter; Powertools still turns the tracer off outside
+    # Lambda, under `sam local` and with POWERTOOLS_TRACE_DISABLED=true.
+    enable_tracer: bool = Field(default=False, alias="ENABLE_TRACER")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

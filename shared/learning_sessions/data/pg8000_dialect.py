@@ -91,6 +91,14 @@ class PreparedStatementsPG8000Dialect(PGDialect_pg8000):
 
         return prepare_connection
 
+    def do_ping(self, dbapi_connection: Any) -> bool:
+        # SQLAlchemy's ping is a SELECT 1 through a DB-API cursor, which outside autocommit opens a
+        # transaction and leaves it open: the autocommitted write that follows (see
+        # units_of_work.single_statement) then ran inside it and was rolled back at checkin, after
+        # the client had its 201. A simple query opens nothing, in one round trip.
+        dbapi_connection.execute_simple("select 1")
+        return True
+
     def do_commit(self, dbapi_connection: Any) -> None:
         if dbapi_connection._in_transaction:
             dbapi_connection.execute_simple("commit")

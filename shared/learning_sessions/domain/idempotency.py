@@ -17,7 +17,8 @@ from typing import Any
 
 from learning_sessions.domain.errors import ValidationFailed, field_error
 from learning_sessions.domain.etags import etag_for
-from learning_sessions.domain.schemas import Session, SessionCreate, SessionEnvelope
+from learning_sessions.domain.schemas import SessionCreate
+from learning_sessions.domain.session_json import envelope_json
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,7 @@ class CreatedSession:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> CreatedSession:
-        body = SessionEnvelope(data=Session.model_validate(row)).model_dump_json()
-        return cls(session_id=row["id"], body=body, etag=etag_for(row))
+        return cls(session_id=row["id"], body=envelope_json(row), etag=etag_for(row))
 
 
 @dataclass(frozen=True)

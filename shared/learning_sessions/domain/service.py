@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, RowMapping
+from sqlalchemy import Connection, Engine
 
 from learning_sessions.data import queries
+from learning_sessions.data.compiled import Row
 from learning_sessions.data.status import SessionStatus
 from learning_sessions.data.units_of_work import read, transaction, write_once
 from learning_sessions.domain.cursor import Filter, decode_cursor, encode_cursor, list_filter
@@ -110,7 +111,7 @@ def create_session(
     return transaction(engine, create_with_key)
 
 
-def get_session(engine: Engine, session_id: int, *, owner: str) -> RowMapping:
+def get_session(engine: Engine, session_id: int, *, owner: str) -> Row:
     row = read(engine, lambda conn: queries.select_session_row(conn, session_id, owner=owner))
     if row is None:
         raise not_found(session_id)
@@ -119,10 +120,10 @@ def get_session(engine: Engine, session_id: int, *, owner: str) -> RowMapping:
 
 def update_session(
     engine: Engine, session_id: int, payload: SessionUpdate, *, owner: str, if_match: str | None = None
-) -> RowMapping:
+) -> Row:
     changes = payload.changes()
 
-    def update_locked(conn: Connection) -> RowMapping | None:
+    def update_locked(conn: Connection) -> Row | None:
         # The row lock serialises concurrent PATCHes, so each one merges into the latest row
         # and the If-Match check cannot race another writer.
         current = queries.select_session_row(conn, session_id, owner=owner, for_update=True)
@@ -165,7 +166,7 @@ def delete_session(engine: Engine, session_id: int, *, owner: str, if_match: str
 class Page:
     """Up to `limit` rows of the list, whether more follow, and the filter they were read under."""
 
-    rows: list[RowMapping]
+    rows: list[Row]
     more: bool
     filter: Filter
 

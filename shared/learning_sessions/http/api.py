@@ -8,17 +8,15 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 from annotated_types import Ge, Le
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from learning_sessions import init_complete
 from learning_sessions.config.settings import get_settings
@@ -30,15 +28,15 @@ from learning_sessions.domain.schemas import (
     MAX_ID,
     MAX_PAGE_SIZE,
     PAGE_BYTE_BUDGET,
-    Session,
-    SessionEnvelope,
-    SessionPage,
 )
+from learning_sessions.domain.session_json import envelope_json, page_json, session_json
 from learning_sessions.http.http_errors import (
     JSON,
     api_error_proxy_result,
     register_error_handlers,
 )
+from learning_sessions.http.request_logs import RequestLogContext
+from learning_sessions.http.tracing import traced
 
 if TYPE_CHECKING:
     from learning_sessions.domain.idempotency import CreatedSession
@@ -97,6 +95,9 @@ IdempotencyKey = Annotated[
 MAX_OWNER_LENGTH = 255
 # The one user of `sam local start-api`, the same as local_api's LOCAL_USER (`make dev` without AUTH).
 SAM_LOCAL_OWNER = "local-user"
+# Postgres text holds neither NUL nor a lone surrogate (which has no UTF-8 form): a `sub` with one
+# could own nothing, so it is refused like a missing one rather than failing at the first INSERT.
+_STORABLE_OWNER = re.compile(r"[^\x00\ud800-\udfff]+\Z")
 
 # Bodies sent with these are ignored, so they are not checked either.
 _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -142,7 +143,7 @@ def caller_of(event: Mapping[str, Any]) -> str:
     if claims is None and os.environ.get("AWS_SAM_LOCAL") == "true":
         return SAM_LOCAL_OWNER
     owner = claims.get("sub") if isinstance(claims, Mapping) else None
-    if not isinstance(owner, str) or not 0 < len(owner) <= MAX_OWNER_LENGTH:
+    if not isinstance(owner, str) or not 0 < len(owner) <= MAX_OWNER_LENGTH or not _STORABLE_OWNER.match(owner):
         raise Unauthorized("The request carries no verified caller", headers={"WWW-Authenticate": "Bearer"})
     return owner
 
@@ -153,14 +154,14 @@ def request_owner(app: APIGatewayHttpResolver) -> str:
     return owner
 
 
-def json_response(status_code: int, payload: BaseModel, headers: dict[str, str] | None = None) -> Response[str]:
-    """The body serialised by Pydantic's own JSON encoder, once.
+def json_response(status_code: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
+    """The body already written as JSON (session_json: the rows' bytes as Session's, without a model).
 
-    Handing Powertools the model instead would validate it again and walk it through
+    Handing Powertools a model instead would validate it again and walk it through
     jsonable_encoder and json.dumps: up to a tenth of a warm request. Routes are therefore
     annotated -> Response[str], and openapi.py names the body's model for the document.
     """
-    return Response(status_code=status_code, content_type=JSON, body=payload.model_dump_json(), headers=headers)
+    return Response(status_code=status_code, content_type=JSON, body=body, headers=headers)
 
 
 # The page byte budget (schemas.PAGE_BYTE_BUDGET) counts a row's bytes as the runtime may encode
@@ -174,25 +175,25 @@ _ROW_BYTES_BESIDES_TEXT = 512
 
 def page_response(page: Page) -> Response[str]:
     """A page of sessions within PAGE_BYTE_BUDGET: fewer rows, and a cursor to the rest, if need be."""
-    sessions = [Session.model_validate(row) for row in page.rows]
-    count = _rows_within_budget(sessions)
-    return json_response(200, SessionPage(data=sessions[:count], next_cursor=page.next_cursor(count)))
+    sessions = [session_json(row) for row in page.rows]
+    count = _rows_within_budget(page.rows, sessions)
+    return json_response(200, page_json(sessions[:count], page.next_cursor(count)))
 
 
-def _rows_within_budget(sessions: list[Session]) -> int:
+def _rows_within_budget(rows: Sequence[Mapping[Any, Any]], sessions: list[str]) -> int:
     # Usually a bound from the text fields' lengths settles it; only a page that might be over the
-    # budget has its rows measured as the runtime would encode them.
+    # budget has its rows (sessions: their JSON) measured as the runtime would encode them.
     bound = sum(
         _ROW_BYTES_BESIDES_TEXT
         + _WORST_BYTES_PER_CHARACTER
-        * (len(session.title) + len(session.description or "") + len(session.difficulty or ""))
-        for session in sessions
+        * (len(row["title"]) + len(row["description"] or "") + len(row["difficulty"] or ""))
+        for row in rows
     )
     if bound <= PAGE_BYTE_BUDGET:
         return len(sessions)
     used = 0
     for count, session in enumerate(sessions):
-        used += len(json.dumps(session.model_dump_json())) + 1  # and a comma
+        used += len(json.dumps(session)) + 1  # and a comma
         if used > PAGE_BYTE_BUDGET:
             return max(count, 1)
     return len(sessions)
@@ -200,7 +201,7 @@ def _rows_within_budget(sessions: list[Session]) -> int:
 
 def session_response(status_code: int, row: Mapping[Any, Any]) -> Response[str]:
     """One session in the envelope, with the ETag of its version."""
-    return json_response(status_code, SessionEnvelope(data=Session.model_validate(row)), {"ETag": etag_for(row)})
+    return json_response(status_code, envelope_json(row), {"ETag": etag_for(row)})
 
 
 def location_of(session_id: int) -> str:
@@ -321,11 +322,13 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
     """The Lambda handler for a function's resolver: JSON logs with the request id, body guard, routing, metrics."""
     settings = get_settings()
     metrics = request_metrics()
+    # The request's keys on every log line, as logger.inject_lambda_context would put them, for less.
+    log_context = RequestLogContext(logger)
     snapstart.register()
     init_complete()
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        log_context.start(event, context)
         started = time.perf_counter()
         http = event.get("requestContext", {}).get("http", {})
         try:
@@ -345,4 +348,4 @@ def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:
             metrics.record(result["statusCode"], (time.perf_counter() - started) * 1000)
         return result
 
-    return lambda_handler
+    return traced(lambda_handler, logger.service) if settings.enable_tracer else lambda_handler

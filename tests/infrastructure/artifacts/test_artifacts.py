@@ -3,6 +3,7 @@ sys.path is the function's folder, the layer's python/ folder and the runtime's 
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -11,12 +12,14 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
+from packaging.requirements import Requirement
 
 from tests.infrastructure.artifacts.conftest import Migrated
 from tests.integration.migrate_function.cfn import EXPECTED_PHYSICAL_ID
+from tests.support.xray import SAMPLED_TRACE_HEADER, TRACE_ID, daemon_address, received_documents, xray_daemon
 from tools.api_functions import API_FUNCTIONS
 from tools.http_api_events import http_api_event
-from tools.lambda_layout import REPO_ROOT, invoke
+from tools.lambda_layout import REPO_ROOT, RUNTIME_PACKAGES, invoke
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +45,32 @@ def test_layer_holds_the_shared_code_and_nothing_the_runtime_has(layer_dir: Path
     # Slimmed: pip's bookkeeping and the test suites are gone (METADATA stays: see the runtime test).
     assert not list(layer_dir.glob("*.dist-info/RECORD"))
     assert not list(layer_dir.rglob("tests"))
+
+
+def test_every_dependency_of_the_layer_is_in_it_or_in_the_runtime(layer_dir: Path) -> None:
+    # The layer is installed with --no-deps (shared/Makefile), so a dependency that requirements.txt
+    # forgot would simply be missing; botocore (aws-xray-sdk's) is the one the runtime provides.
+    shipped = {
+        normalise(dist.metadata["Name"]): dist for dist in importlib.metadata.distributions(path=[str(layer_dir)])
+    }
+    by_module = importlib.metadata.packages_distributions()
+    runtime = {normalise(dist) for module in RUNTIME_PACKAGES for dist in by_module.get(module, [])}
+    assert {"aws-xray-sdk", "wrapt"} <= set(shipped)
+    missing, wrong_version = [], []
+    for name, dist in shipped.items():
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            # Extras nobody asks for (Powertools' "tracer", "all", ...) and other Pythons' backports.
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            needed = normalise(requirement.name)
+            if needed in shipped:
+                if not requirement.specifier.contains(shipped[needed].version, prereleases=True):
+                    wrong_version.append(f"{name} needs {requirement}, the layer has {shipped[needed].version}")
+            elif needed not in runtime:
+                missing.append(f"{name} needs {requirement}")
+    assert not missing, missing
+    assert not wrong_version, wrong_version
 
 
 def test_api_functions_hold_only_their_handler(build_dir: Path) -> None:
@@ -207,3 +236,42 @@ def test_api_functions_serve_http_api_events(
     )
     assert deleted["statusCode"] == 204, deleted
     assert again["statusCode"] == 404, again
+
+
+def test_a_traced_api_function_sends_its_subsegment_with_the_layers_xray_sdk(
+    migrated: Migrated, build_dir: Path, layer_dir: Path, runtime_dir: Path
+) -> None:
+    function_dir = build_dir / "GetSessionFunction"
+    event = http_api_event("GET", "/api/sessions/999999", route="/api/sessions/{id}", path_parameters={"id": "999999"})
+    with xray_daemon() as daemon:
+        run = invoke(
+            function_dir,
+            layer_dir,
+            runtime_dir,
+            [event],
+            {
+                **migrated.env,
+                "POWERTOOLS_SERVICE_NAME": "learning-sessions",
+                "ENABLE_TRACER": "true",
+                # What Lambda sets in a traced function's environment.
+                "AWS_LAMBDA_FUNCTION_NAME": "GetSessionFunction",
+                "LAMBDA_TASK_ROOT": str(function_dir),
+                "_X_AMZN_TRACE_ID": SAMPLED_TRACE_HEADER,
+                "AWS_XRAY_DAEMON_ADDRESS": daemon_address(daemon),
+            },
+            function_name="GetSessionFunction",
+        )
+        documents = received_documents(daemon)
+    assert run.results[0]["statusCode"] == 404, run.results
+    # The SDK and wrapt come from the layer, which has no botocore: the SDK runs on the runtime's.
+    for module in ("aws_xray_sdk", "wrapt"):
+        assert (run.module_files[module] or "").startswith(str(layer_dir)), run.module_files[module]
+    (subsegment,) = documents
+    assert subsegment["name"] == "## lambda_handler"
+    assert subsegment["trace_id"] == TRACE_ID
+    assert subsegment["annotations"] == {
+        "ColdStart": True,
+        "Service": "learning-sessions",
+        "Route": "GET /api/sessions/{id}",
+        "StatusCode": 404,
+    }

@@ -111,3 +111,28 @@ def test_results_without_samples_still_get_the_ratio_chart(tmp_path: Path) -> No
     written = charts.write_charts(results, tmp_path / "old.json", out_dir=tmp_path / "out")
 
     assert [path.name for path in written] == ["old-ratios-postgres.svg"]
+
+
+def test_the_printed_targets_are_issue_12s() -> None:
+    """The table's MET / NOT MET lines judge what the charts draw: p50, p99, cold, RSS, zipped vs FastAPI."""
+    from bench.report import check_targets
+
+    results = synthetic_results()
+    results["meta"]["targets"] = dict.fromkeys(TARGETS, "made up")
+    checks = {check["figure"]: check for check in check_targets(results)}
+
+    assert {figure: check["limit"] for figure, check in checks.items() if check["kind"] == "ratio to bare"} == {
+        "warm get p50": 1.5,
+        "warm get p99": 2.0,
+        "warm list p50": 1.5,
+        "warm list p99": 2.0,
+        "cold start get (import + first request, median)": 2.5,
+        "peak RSS, largest function": 1.6,
+    }
+    # The project is made 1.4x bare everywhere: within every limit, and faster and smaller than FastAPI.
+    assert all(check["met"] for check in checks.values())
+    results["sizes"]["project"]["zipped_bytes"] = results["sizes"]["fastapi"]["zipped_bytes"]
+    vs_fastapi = {check["figure"]: check for check in check_targets(results)}[
+        "faster than FastAPI + Mangum on every figure"
+    ]
+    assert vs_fastapi["not_faster_on"] == ["zipped size"]

@@ -69,5 +69,5 @@ def test_quick_bench_on_sqlite_produces_every_figure(tmp_path: Path) -> None:
     assert all((tmp_path / chart).stat().st_size > 0 for chart in charts)
 
     table = report.render(results)
-    for heading in ("SQLite", "cold start GET", "get p50", "list deep page @1,500", "Targets (issue 5)"):
+    for heading in ("SQLite", "cold start GET", "get p50", "list deep page @1,500", "Targets (issue 12)"):
         assert heading in table

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from learning_sessions.config.settings import Settings
 from tools.api_functions import API_FUNCTIONS as API_FUNCTIONS_BY_ID
 from tools.template_check import REPO_ROOT, cfn_lint, load_template, sam_validate_lint, translate
 
@@ -628,6 +629,20 @@ def test_the_api_functions_publish_metrics_under_one_namespace(resources: dict[s
     release_alarm = resources["ReleaseServerErrorsAlarm"]["Properties"]
     assert release_alarm["Namespace"] == namespace
     assert release_alarm["MetricName"] == "ServerErrors"
+
+
+def test_the_powertools_tracer_is_a_switch_read_by_the_settings_and_off_by_default(translated: Template) -> None:
+    parameter = translated["Parameters"]["EnableTracer"]
+    # Off unless asked for: it costs cold-start time and every request (docs/deploying.md, Tracing).
+    assert parameter["Default"] == "false"
+    assert sorted(parameter["AllowedValues"]) == ["false", "true"]
+    variable = Settings.model_fields["enable_tracer"].alias
+    assert variable == "ENABLE_TRACER"
+    for name in API_FUNCTIONS:
+        properties = translated["Resources"][name]["Properties"]
+        assert properties["Environment"]["Variables"][variable] == {"Ref": "EnableTracer"}, name
+        # Lambda's own segments are recorded whatever the switch says.
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name
 
 
 def test_alarms_cover_the_api_the_functions_and_the_database_and_notify_the_topic(

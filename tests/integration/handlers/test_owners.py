@@ -167,7 +167,9 @@ def test_the_same_idempotency_key_from_two_users_makes_two_sessions(
         ("DELETE", "/api/sessions/1"),
     ],
 )
-@pytest.mark.parametrize("user", [None, "", "x" * 256])
+@pytest.mark.parametrize(
+    "user", [None, "", "x" * 256, "a\x00b", "\ud800"], ids=["none", "empty", "too-long", "nul", "surrogate"]
+)
 def test_a_request_without_a_caller_is_401_and_changes_nothing(
     api: LambdaApiClient, clean_db: Engine, method: str, path: str, user: str | None
 ) -> None:

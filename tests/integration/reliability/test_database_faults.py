@@ -57,6 +57,20 @@ def test_connection_killed_between_invocations_is_invisible(
     assert api.patch(f"/api/sessions/{session['id']}", {"title": "after the kill"}).status == 200
 
 
+def test_writes_after_the_idle_ping_are_kept(pg_url: URL, pg_engine: Engine) -> None:
+    """The ping of a connection idle for long (here: at every checkout) leaves no transaction open.
+
+    Otherwise the autocommitted write that follows (a create without a key, a plain delete) runs
+    inside it and is rolled back when the connection goes back to the pool, after its 201 or 204.
+    """
+    api = LambdaApiClient(load_handlers(env_for(pg_url, DB_PING_AFTER_IDLE_SECONDS="0")))
+    created = [api.create(title=f"after a ping {n}")["id"] for n in range(3)]
+    assert api.delete(f"/api/sessions/{created[0]}").status == 204
+    with pg_engine.connect() as conn:
+        stored = conn.execute(text("SELECT id FROM learning_sessions ORDER BY id")).scalars().all()
+    assert stored == created[1:]
+
+
 def test_outage_answers_503_then_recovers_without_a_cold_start(pg_url: URL, proxy: FaultyProxy) -> None:
     api = through_proxy(pg_url, proxy)
     session = api.create(title="before")
