@@ -185,10 +185,11 @@ LIFECYCLE_RULE = (
 
 
 # Every model here is built (its validator and serializer compiled by pydantic-core) when first
-# used, not when this module is imported: each function imports them all but uses two or three,
-# and building the rest cost every cold start about 3 ms. A function that takes a model as its
-# request body builds it at import (build_models): Powertools validates the body through a
-# TypeAdapter, which compiles a model not yet built without completing it, and the model would
+# used, not when this module is imported. Every function imports them all, yet at run time uses at
+# most its request body's (responses are written by session_json); the rest serve the OpenAPI
+# document and the tests, and building them cost every cold start about 3 ms. A function that
+# takes a body builds its model at import (build_models): Powertools validates the body through
+# a TypeAdapter, which compiles a model not yet built without completing it, and the model would
 # then be compiled a second time at its first model_dump.
 DEFERRED = ConfigDict(defer_build=True)
 
