@@ -110,7 +110,10 @@ def simulate(admin_url: URL, database_url: URL, *, per_function: int, requests: 
     """The burst against ``database_url`` (API role's credentials); ``admin_url`` checks the outcome."""
     env = {"DATABASE_URL": database_url.render_as_string(hide_password=False), "DB_CONNECT_TIMEOUT": "5"}
     result = Result(environments=per_function * len(FUNCTIONS), slots=slots, requests=requests)
-    context = multiprocessing.get_context("fork")
+    # Spawned, not forked: each pool starts threads of its own, and forking the next pool's processes
+    # from a multi-threaded parent can deadlock them (Python warns). A fresh interpreter is also
+    # what a new execution environment is.
+    context = multiprocessing.get_context("spawn")
     with ExitStack() as stack:
         pools = {
             function: stack.enter_context(
