@@ -258,7 +258,7 @@ def test_racing_posts_with_one_key_create_one_row(database_url: URL, api: Lambda
     SQLite: BEGIN IMMEDIATE queues the writers, so the later one finds the key committed.
     """
     env = {"DATABASE_URL": database_url.render_as_string(hide_password=False)}
-    with multiprocessing.get_context("fork").Pool(4, initializer=_start_racer, initargs=(env,)) as pool:
+    with multiprocessing.get_context("spawn").Pool(4, initializer=_start_racer, initargs=(env,)) as pool:
         answers = pool.map(_race, ["raced"] * 12, chunksize=1)
     assert {status for status, _, _ in answers} == {201}
     assert len({(body, etag) for _, body, etag in answers}) == 1
