@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from learning_sessions.http.api import create_resolver, lambda_entry
+from learning_sessions.http.api import create_resolver, lambda_entry, logger
 from tests.support.lambda_functions import FakeLambdaContext, Handler
 from tools.http_api_events import http_api_event
 
@@ -74,3 +74,33 @@ def test_without_a_namespace_nothing_is_printed(
     capsys.readouterr()
     handler(http_api_event("GET", "/missing"), FakeLambdaContext())
     assert emf_lines(capsys.readouterr().out) == []
+
+
+def test_the_metric_lines_in_full(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Names, units, dimensions and namespace are what the template's alarms and dashboard read; a 400
+    is the lowest status that counts as an error."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
+    handler = handler_with_routes()
+    capsys.readouterr()
+    event = http_api_event("POST", "/ok", headers={"Content-Type": "application/json"})
+    event.update(body="not base64!", isBase64Encoded=True)  # refused before routing: 400
+    assert handler(event, FakeLambdaContext())["statusCode"] == 400
+    request, error = emf_lines(capsys.readouterr().out)
+
+    assert request["_aws"]["CloudWatchMetrics"] == [
+        {
+            "Namespace": NAMESPACE,
+            "Dimensions": [["service"]],
+            "Metrics": [
+                {"Name": "Requests", "Unit": "Count"},
+                {"Name": "ServerErrors", "Unit": "Count"},
+                {"Name": "Latency", "Unit": "Milliseconds"},
+            ],
+        }
+    ]
+    assert (request["service"], request["Requests"], request["ServerErrors"]) == (logger.service, [1.0], [0.0])
+    (directive,) = error["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == NAMESPACE
+    assert directive["Metrics"] == [{"Name": "Errors", "Unit": "Count"}]
+    assert sorted(map(sorted, directive["Dimensions"])) == [["StatusCode", "service"]]
+    assert (error["service"], error["StatusCode"], error["Errors"]) == (logger.service, "400", [1.0])
