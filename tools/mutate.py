@@ -7,6 +7,7 @@ pytest's own pythonpath setting, so a new module or layer package needs no chang
 
     python -m tools.mutate                  # every mutant, from scratch
     python -m tools.mutate --quick          # a random sample (seed printed), about ten minutes
+    python -m tools.mutate --resume         # go on with an interrupted full run (same code and tests)
     python -m tools.mutate --summary-only   # the table of the last run, for docs/testing.md
     python -m tools.mutate --show NAME      # one mutant's diff
 """
@@ -250,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="replay a --quick sample (printed by every quick run)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="mutants tested at once")
     parser.add_argument("--summary-only", action="store_true", help="print the last run's table and exit")
+    parser.add_argument(
+        "--resume", action="store_true", help="go on with an interrupted full run: test only mutants without a result"
+    )
     parser.add_argument("--show", metavar="NAME", help="the diff of one mutant of the last run")
     parser.add_argument("mutants", nargs="*", help="only these mutants (mutmut names, * allowed)")
     args = parser.parse_args(argv)
@@ -270,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
         print(f"mutate --quick: {args.sample} mutants, seed {seed} (replay with --quick --seed {seed})", flush=True)
         sample_mutants(args.sample, seed)
-    elif not args.mutants:
+    elif not args.mutants and not args.resume:
         # A full run starts from scratch: mutmut keeps results per function across runs, but not when tests change.
         shutil.rmtree(REPO_ROOT / "mutants", ignore_errors=True)
 
@@ -292,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes = (time.monotonic() - started) / 60
     only = SAMPLED if args.quick else None
     label = "Quick run (a sample)" if args.quick else "Partial run" if args.mutants else "Full run"
+    label += " (resumed; the minutes are this part's)" if args.resume else ""
     print()
     print(summary(tested(results(only)), label=label, minutes=minutes))
     return 0
