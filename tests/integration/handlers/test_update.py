@@ -122,3 +122,19 @@ def test_patch_of_a_missing_session_is_404(api: LambdaApiClient) -> None:
     response = api.patch("/api/sessions/424242", {"title": "x"})
     assert response.status == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_clock_behind_the_stored_updated_at_still_moves_it_forward_by_one_microsecond(
+    api: LambdaApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two execution environments' clocks may disagree: updated_at never goes back, nor stands still."""
+    from datetime import UTC, datetime, timedelta
+
+    from learning_sessions.domain import service
+
+    created = api.create()
+    stored = datetime.fromisoformat(created["updated_at"])
+    monkeypatch.setattr(service, "utcnow", lambda: stored - timedelta(hours=1))
+    data = api.patch(f"/api/sessions/{created['id']}", {"title": "Behind"}).json()["data"]
+    assert datetime.fromisoformat(data["updated_at"]) == stored + timedelta(microseconds=1)
+    assert datetime.fromisoformat(data["updated_at"]).tzinfo == UTC
