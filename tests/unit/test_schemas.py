@@ -129,3 +129,18 @@ def test_title_pattern_in_the_schema_agrees_with_the_validators(title: str) -> N
         assert not valid_by_schema
     else:
         assert valid_by_schema
+
+
+@pytest.mark.parametrize(
+    ("value", "error_type", "message"),
+    [
+        (123, "datetime_type", "Input should be an RFC 3339 date-time string"),
+        ("nope", "datetime_parsing", "Input should be an RFC 3339 date-time, e.g. 2025-11-12T15:30:00Z"),
+        ("0001-01-01T00:00:00+01:00", "datetime_range", "Datetime is out of range once converted to UTC"),
+    ],
+)
+def test_a_bad_timestamp_is_refused_with_its_own_message(value: object, error_type: str, message: str) -> None:
+    """These messages reach the client in the 422's details: they are part of the API."""
+    with pytest.raises(ValidationError) as refused:
+        SessionCreate.model_validate({"title": "x", "started_at": value})
+    assert [(error["type"], error["msg"]) for error in refused.value.errors()] == [(error_type, message)]
