@@ -47,6 +47,21 @@ def test_layer_holds_the_shared_code_and_nothing_the_runtime_has(layer_dir: Path
     assert not list(layer_dir.rglob("tests"))
 
 
+# What shared/Makefile prunes (UNUSED_SUBPACKAGES); the serving tests below run the functions without them.
+PRUNED = (
+    "sqlalchemy/testing",
+    "aws_xray_sdk/ext",
+    "aws_lambda_powertools/utilities/idempotency",
+    "aws_lambda_powertools/utilities/parser",
+    "aws_lambda_powertools/utilities/validation",
+)
+
+
+def test_the_unused_subpackages_are_pruned_and_their_parents_kept(layer_dir: Path) -> None:
+    assert [name for name in PRUNED if (layer_dir / name).exists()] == []
+    assert all((layer_dir / name).parent.is_dir() for name in PRUNED)
+
+
 def test_every_dependency_of_the_layer_is_in_it_or_in_the_runtime(layer_dir: Path) -> None:
     # The layer is installed with --no-deps (shared/Makefile), so a dependency that requirements.txt
     # forgot would simply be missing; botocore (aws-xray-sdk's) is the one the runtime provides.
