@@ -16,30 +16,18 @@ SHOULD_NOT_LOAD = ("boto3", "botocore.client", "alembic", "aws_lambda_powertools
 
 @pytest.mark.parametrize("function", API_FUNCTIONS.values())
 def test_cold_start_imports_no_aws_sdk_nor_alembic(function: str) -> None:
-    # A fresh interpreter, as Lambda's; boto3 is needed only for Secrets Manager or DynamoDB.
-    code = (
-        "import sys; "
-        f"sys.path[:0] = [{str(REPO_ROOT / 'functions' / function)!r}, {str(REPO_ROOT / 'shared')!r}]; "
-        "import app; "
-        f"print(','.join(name for name in {SHOULD_NOT_LOAD!r} if name in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/d", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "", f"{function} loads {result.stdout.strip()} at cold start"
+    # boto3 is needed only for Secrets Manager.
+    code = f"import app; print(','.join(name for name in {SHOULD_NOT_LOAD!r} if name in sys.modules))"
+    loaded = _run_cold(code, function, ON_POSTGRES)
+    assert loaded == "", f"{function} loads {loaded} at cold start"
 
 
-def _run_in_lambda_like_interpreter(code: str, function: str) -> str:
-    env = {
-        "DATABASE_URL": "sqlite://",
-        "PATH": "/usr/bin:/bin",
-        "AWS_LAMBDA_FUNCTION_NAME": function,
-        "AWS_REGION": "us-east-1",
-    }
+# A fresh interpreter, as Lambda's, with the function's folder and the layer's package on sys.path.
+ON_POSTGRES = {"DATABASE_URL": "postgresql://u@127.0.0.1:1/d", "PATH": "/usr/bin:/bin"}
+LAMBDA_LIKE = {"DATABASE_URL": "sqlite://", "PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1"}
+
+
+def _run_cold(code: str, function: str, env: dict[str, str]) -> str:
     paths = [str(REPO_ROOT / "functions" / function), str(REPO_ROOT / "shared")]
     result = subprocess.run(
         [sys.executable, "-c", f"import sys; sys.path[:0] = {paths!r}; {code}"],
@@ -49,6 +37,10 @@ def _run_in_lambda_like_interpreter(code: str, function: str) -> str:
         check=True,
     )
     return result.stdout.strip()
+
+
+def _run_in_lambda_like_interpreter(code: str, function: str) -> str:
+    return _run_cold(code, function, {**LAMBDA_LIKE, "AWS_LAMBDA_FUNCTION_NAME": function})
 
 
 @pytest.mark.parametrize("function", ["get_session", "migrate"])
@@ -73,9 +65,7 @@ _BUILT_AT_IMPORT = {"create_session": ["SessionCreate"], "update_session": ["Ses
 @pytest.mark.parametrize("function", API_FUNCTIONS.values())
 def test_cold_start_builds_only_what_the_functions_route_uses(function: str) -> None:
     code = (
-        "import json, sys; "
-        f"sys.path[:0] = [{str(REPO_ROOT / 'functions' / function)!r}, {str(REPO_ROOT / 'shared')!r}]; "
-        "import app; "
+        "import json, app; "
         "from learning_sessions.domain import schemas; "
         "from learning_sessions.http import openapi; "
         "state = {"
@@ -89,14 +79,7 @@ def test_cold_start_builds_only_what_the_functions_route_uses(function: str) -> 
         "state['declared_503'] = [op.operationId for op in operations if 503 in op.responses]; "
         "print(json.dumps(state))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/d", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(result.stdout) == {
+    assert json.loads(_run_cold(code, function, ON_POSTGRES)) == {
         # A dialect's keyword on a Table would import that dialect's package to check it.
         "sqlite": False,
         # Only POST uses Idempotency-Key: the create function imports it at its first request.
@@ -111,17 +94,7 @@ def test_cold_start_builds_only_what_the_functions_route_uses(function: str) -> 
 
 @pytest.mark.parametrize("function", API_FUNCTIONS.values())
 def test_on_sqlite_a_cold_start_loads_no_postgres_driver(function: str) -> None:
-    code = (
-        "import sys; "
-        f"sys.path[:0] = [{str(REPO_ROOT / 'functions' / function)!r}, {str(REPO_ROOT / 'shared')!r}]; "
-        "import app; "
-        "print(','.join(name for name in ('pg8000', 'sqlalchemy.dialects.postgresql') if name in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"DATABASE_URL": "sqlite://", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "", f"{function} loads {result.stdout.strip()} on SQLite"
+    postgres_only = ("pg8000", "sqlalchemy.dialects.postgresql")
+    code = f"import app; print(','.join(name for name in {postgres_only!r} if name in sys.modules))"
+    loaded = _run_cold(code, function, {"DATABASE_URL": "sqlite://", "PATH": "/usr/bin:/bin"})
+    assert loaded == "", f"{function} loads {loaded} on SQLite"
