@@ -32,6 +32,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 TESTING_DOC = REPO_ROOT / "docs" / "testing.md"
 QUICK_SAMPLE = 300
+# Seconds of tests (as timed in mutmut's first, instrumented run) one mutant may cost: the fastest tests
+# that reach its function, up to this sum. See budget_the_tests().
+TEST_BUDGET_S = 15.0
 # The layers whose score issue 13 sets a target for (>= 90% of non-equivalent mutants killed).
 SCORED_LAYERS = ("domain", "data")
 # How mutmut's exit codes read in our summary: a timeout counts as detected, as it would fail CI.
@@ -125,6 +128,36 @@ def reopen_closed_log_streams() -> None:
         return execute(self, params, **kwargs)
 
     PytestRunner.execute_pytest = with_open_streams  # type: ignore[method-assign]
+
+
+def budget_the_tests(budget_s: float) -> None:
+    """Give each mutated function only its fastest tests, up to budget_s seconds of them.
+
+    A surviving mutant runs every test that reaches its function. For the hot path (the resolver, the
+    engine, the dialect) that is most of the suite, 100-140 s a mutant, and a few hundred survivors
+    put a full run at two hours on 2 CPUs. The tests cut are the slowest: the spawned-process races,
+    the stateful model, the hostile-input properties; a mutant only they would kill counts as
+    survived, so the score can only be lower for it, and such a survivor asks for a fast test.
+    """
+    import mutmut
+    import mutmut.__main__ as mutmut_main
+
+    collect = mutmut_main.collect_or_load_stats
+
+    def within_budget(*args: Any, **kwargs: Any) -> None:
+        collect(*args, **kwargs)
+        duration = mutmut.duration_by_test
+        for function, tests in mutmut.tests_by_mangled_function_name.items():
+            kept: set[str] = set()
+            spent = 0.0
+            for test in sorted(tests, key=lambda name: (duration.get(name, 0.0), name)):
+                spent += duration.get(test, 0.0)
+                if spent > budget_s and kept:
+                    break
+                kept.add(test)
+            mutmut.tests_by_mangled_function_name[function] = kept
+
+    mutmut_main.collect_or_load_stats = within_budget
 
 
 def sample_mutants(size: int, seed: int) -> None:
@@ -250,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=QUICK_SAMPLE, help="the sample size with --quick")
     parser.add_argument("--seed", type=int, help="replay a --quick sample (printed by every quick run)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="mutants tested at once")
+    parser.add_argument(
+        "--budget", type=float, default=TEST_BUDGET_S, help="seconds of tests per mutant, fastest first"
+    )
     parser.add_argument("--summary-only", action="store_true", help="print the last run's table and exit")
     parser.add_argument(
         "--resume", action="store_true", help="go on with an interrupted full run: test only mutants without a result"
@@ -280,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
 
     mirror_symlinks()
     forget_the_checkouts_tools()
+    budget_the_tests(args.budget)
     # The two property tests that cost most of the suite's time (tens of seconds on Postgres) run for
     # every mutant that survives the faster tests; a tenth of their examples keeps a full run within
     # the hour. The score can only be lower for it, never higher.
