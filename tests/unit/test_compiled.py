@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Connection, bindparam, create_engine, insert, literal, select
+from sqlalchemy import Connection, Integer, String, bindparam, create_engine, insert, literal, select, tuple_
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.types import TupleType
 
-from learning_sessions.data.compiled import Statement
+from learning_sessions.data.compiled import Statement, row_factory
 from learning_sessions.data.tables import learning_sessions as table
 from learning_sessions.data.tables import metadata
 
@@ -64,3 +65,58 @@ def test_statements_sqlalchemy_renders_at_each_execution_are_refused(conn: Conne
     expanding = select(table.c.title).where(table.c.id.in_(bindparam("ids", expanding=True)))
     with pytest.raises(NotImplementedError, match="not a fixed positional statement"):
         Statement(expanding).all(conn, {"ids": [1, 2]})
+
+
+def test_too_many_or_no_rows_say_what_sqlalchemy_says(conn: Connection) -> None:
+    # The same errors as Result.one() and one_or_none(), word for word, so a log reads the same on either path.
+    statement = Statement(TITLES)
+    many, nobody = {"owned_by": "two"}, {"owned_by": "nobody"}
+    with pytest.raises(MultipleResultsFound) as theirs_many:
+        conn.execute(TITLES, many).one_or_none()
+    with pytest.raises(MultipleResultsFound, match=f"^{theirs_many.value}$"):
+        statement.one_or_none(conn, many)
+    with pytest.raises(NoResultFound) as theirs_none:
+        conn.execute(TITLES, nobody).one()
+    with pytest.raises(NoResultFound, match=f"^{theirs_none.value}$"):
+        statement.one(conn, nobody)
+
+
+def test_a_named_paramstyle_is_refused() -> None:
+    # Named placeholders (:owned_by) would be sent with positional values: refused, not sent wrong.
+    engine = create_engine("sqlite://", paramstyle="named")
+    with pytest.raises(NotImplementedError, match="not a fixed positional statement"):
+        Statement(TITLES).compiled(engine.dialect)
+
+
+def test_bind_names_that_need_escaping_are_refused_and_named() -> None:
+    statement = Statement(select(table.c.title).where(table.c.owner == bindparam("owned.by")))
+    with pytest.raises(NotImplementedError, match=r"bind names that need escaping: .*owned\.by"):
+        statement.compiled(create_engine("sqlite://").dialect)
+
+
+def test_a_tuple_typed_bind_is_refused_and_named() -> None:
+    pair = bindparam("pair", type_=TupleType(Integer(), String()))
+    statement = Statement(select(table.c.title).where(tuple_(table.c.id, table.c.title) == pair))
+    with pytest.raises(NotImplementedError, match="a tuple-typed bind: pair"):
+        statement.compiled(create_engine("sqlite://").dialect)
+
+
+def test_a_result_of_another_shape_is_refused_and_described() -> None:
+    compiled = Statement(TITLES).compiled(create_engine("sqlite://").dialect)
+    two_columns = [("title", None, None, None, None, None, None), ("extra", None, None, None, None, None, None)]
+    with pytest.raises(NotImplementedError, match=r"2 columns in the result for \['title'\]"):
+        compiled._make_row_factory(two_columns)
+
+
+def test_row_keys_must_be_str() -> None:
+    with pytest.raises(TypeError, match=r"column keys must be str: \['title', 1\]"):
+        row_factory(["title", 1], {})  # type: ignore[list-item]
+
+
+def test_an_insert_sets_exactly_the_column_keys_it_was_given() -> None:
+    # Without column_keys an INSERT is compiled with every column, and each call would have to give them all.
+    columns = ["title", "status", "owner", "created_at", "updated_at"]
+    compiled = Statement(insert(table), column_keys=columns).compiled(create_engine("sqlite://").dialect)
+    assert compiled.parameter_names == set(columns)
+    inserted = compiled.sql.removeprefix("INSERT INTO learning_sessions (").split(")")[0]
+    assert sorted(inserted.split(", ")) == sorted(columns)

@@ -71,6 +71,29 @@ def test_writes_after_the_idle_ping_are_kept(pg_url: URL, pg_engine: Engine) -> 
     assert stored == created[1:]
 
 
+def handler_backends(pg_engine: Engine) -> set[int]:
+    with pg_engine.connect() as conn:
+        pids = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE application_name = 'learning-sessions' AND datname = current_database()"
+            )
+        ).scalars()
+        return set(pids)
+
+
+def test_a_live_connection_passes_the_idle_ping_and_is_kept(pg_url: URL, pg_engine: Engine) -> None:
+    """A ping that failed on a live connection would cost a new connection (and its TLS and
+    authentication) at every checkout after an idle spell, with every answer still a 200."""
+    api = LambdaApiClient(load_handlers(env_for(pg_url, DB_PING_AFTER_IDLE_SECONDS="0")))
+    session = api.create()
+    connected = handler_backends(pg_engine)
+    for _ in range(3):
+        assert api.get(f"/api/sessions/{session['id']}").status == 200
+    assert connected
+    assert handler_backends(pg_engine) == connected
+
+
 def test_outage_answers_503_then_recovers_without_a_cold_start(pg_url: URL, proxy: FaultyProxy) -> None:
     api = through_proxy(pg_url, proxy)
     session = api.create(title="before")
