@@ -17,7 +17,7 @@ from learning_sessions.http.api import (
     lambda_entry,
     request_owner,
 )
-from learning_sessions.http.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, CREATE_RESPONSES, documented
+from learning_sessions.http.openapi import CREATE_NO_SLASH_OPERATION, CREATE_OPERATION, create_responses, documented
 
 build_models(SessionCreate)  # this route's body: see schemas.DEFERRED
 app = create_resolver()
@@ -25,9 +25,9 @@ engine = get_engine()
 key_lifetime = timedelta(seconds=get_settings().idempotency_expiry_seconds)
 
 
-@app.post(COLLECTION_PATHS[0], status_code=201, responses=documented(CREATE_RESPONSES), operation_id=CREATE_OPERATION)
+@app.post(COLLECTION_PATHS[0], status_code=201, responses=documented(create_responses), operation_id=CREATE_OPERATION)
 @app.post(
-    COLLECTION_PATHS[1], status_code=201, responses=documented(CREATE_RESPONSES), operation_id=CREATE_NO_SLASH_OPERATION
+    COLLECTION_PATHS[1], status_code=201, responses=documented(create_responses), operation_id=CREATE_NO_SLASH_OPERATION
 )
 def handle_create_session(
     payload: Annotated[SessionCreate, Body(embed=False)], idempotency_key: IdempotencyKey = None

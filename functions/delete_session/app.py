@@ -12,13 +12,13 @@ from learning_sessions.http.api import (
     no_content_response,
     request_owner,
 )
-from learning_sessions.http.openapi import DELETE_OPERATION, DELETE_RESPONSES, documented
+from learning_sessions.http.openapi import DELETE_OPERATION, delete_responses, documented
 
 app = create_resolver()
 engine = get_engine()
 
 
-@app.delete(ITEM_PATH, responses=documented(DELETE_RESPONSES), operation_id=DELETE_OPERATION)
+@app.delete(ITEM_PATH, responses=documented(delete_responses), operation_id=DELETE_OPERATION)
 def handle_delete_session(id: SessionId, if_match: IfMatch = None) -> Response[None]:
     service.delete_session(engine, id, owner=request_owner(app), if_match=if_match)
     return no_content_response()

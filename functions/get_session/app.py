@@ -11,13 +11,13 @@ from learning_sessions.http.api import (
     request_owner,
     session_response,
 )
-from learning_sessions.http.openapi import GET_OPERATION, GET_RESPONSES, documented
+from learning_sessions.http.openapi import GET_OPERATION, documented, get_responses
 
 app = create_resolver()
 engine = get_engine()
 
 
-@app.get(ITEM_PATH, responses=documented(GET_RESPONSES), operation_id=GET_OPERATION)
+@app.get(ITEM_PATH, responses=documented(get_responses), operation_id=GET_OPERATION)
 def handle_get_session(id: SessionId) -> Response[str]:
     return session_response(200, service.get_session(engine, id, owner=request_owner(app)))
 

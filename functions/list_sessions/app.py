@@ -15,14 +15,14 @@ from learning_sessions.http.api import (
     page_response,
     request_owner,
 )
-from learning_sessions.http.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, LIST_RESPONSES, documented
+from learning_sessions.http.openapi import LIST_NO_SLASH_OPERATION, LIST_OPERATION, documented, list_responses
 
 app = create_resolver()
 engine = get_engine()
 
 
-@app.get(COLLECTION_PATHS[0], responses=documented(LIST_RESPONSES), operation_id=LIST_OPERATION)
-@app.get(COLLECTION_PATHS[1], responses=documented(LIST_RESPONSES), operation_id=LIST_NO_SLASH_OPERATION)
+@app.get(COLLECTION_PATHS[0], responses=documented(list_responses), operation_id=LIST_OPERATION)
+@app.get(COLLECTION_PATHS[1], responses=documented(list_responses), operation_id=LIST_NO_SLASH_OPERATION)
 def handle_list_sessions(
     limit: PageSize = 50,
     cursor: Annotated[

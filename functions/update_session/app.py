@@ -16,14 +16,14 @@ from learning_sessions.http.api import (
     request_owner,
     session_response,
 )
-from learning_sessions.http.openapi import UPDATE_OPERATION, UPDATE_RESPONSES, documented
+from learning_sessions.http.openapi import UPDATE_OPERATION, documented, update_responses
 
 build_models(SessionUpdate)  # this route's body: see schemas.DEFERRED
 app = create_resolver()
 engine = get_engine()
 
 
-@app.patch(ITEM_PATH, responses=documented(UPDATE_RESPONSES), operation_id=UPDATE_OPERATION)
+@app.patch(ITEM_PATH, responses=documented(update_responses), operation_id=UPDATE_OPERATION)
 def handle_update_session(
     id: SessionId, payload: Annotated[SessionUpdate, Body(embed=False)], if_match: IfMatch = None
 ) -> Response[str]:

@@ -7,6 +7,7 @@ documented().
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -46,14 +47,15 @@ def build_the_document() -> None:
     _documenting = True
 
 
-def documented(responses: dict[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse] | None:
+def documented(responses: Callable[[], dict[int, OpenAPIResponse]]) -> dict[int, OpenAPIResponse] | None:
     """A route's responses when the document is being built; None in a function, which never builds it.
 
     The resolver reads a route's responses for the document alone (validation never does), yet
     at the route's first request Powertools turns each response model into a TypeAdapter all the
-    same: about a millisecond of every cold start, for nothing.
+    same: about a millisecond of every cold start, for nothing. They are built here, not at import,
+    so a function never builds them either (and mutation testing sees the code that does).
     """
-    return responses if _documenting else None
+    return responses() if _documenting else None
 
 
 class GatewayUnauthorized(BaseModel):
@@ -141,45 +143,39 @@ def _responses(success: tuple[int, OpenAPIResponse], *errors: int) -> dict[int, 
     return {status: response} | dict(sorted(errors_by_status.items()))
 
 
-LIST_RESPONSES = _responses(
-    (
-        200,
-        _success(
-            "A page of sessions, newest first: at most `limit` rows, and fewer when more would take the "
-            f"page over {PAGE_BYTE_BUDGET:,} bytes as Lambda may encode it (under its 6 MB response limit); "
-            "`next_cursor` then leads to the rest. A page always has at least one row if any remain.",
-            SessionPage,
-        ),
-    ),
-    422,
-    503,
-)
-CREATE_RESPONSES = _responses(
-    (
-        201,
-        _success(
-            "The created session (or, for a repeated Idempotency-Key, the first response).",
-            SessionEnvelope,
-            {"Location": {"description": "The session's URL.", "schema": {"type": "string"}}, **_ETAG},
-            links=_links_to_the_session("$response.body#/data/id", etag=True),
-        ),
-    ),
-    400,
-    413,
-    415,
-    422,
-    503,
-)
-_SESSION_LINKS = _links_to_the_session("$request.path.id", etag=True)
-GET_RESPONSES = _responses((200, _success("The session.", SessionEnvelope, _ETAG, links=_SESSION_LINKS)), 404, 422, 503)
-UPDATE_RESPONSES = _responses(
-    (200, _success("The updated session.", SessionEnvelope, _ETAG, links=_SESSION_LINKS)),
-    400,
-    404,
-    412,
-    413,
-    415,
-    422,
-    503,
-)
-DELETE_RESPONSES = _responses((204, _success("Deleted.", None)), 404, 412, 422, 503)
+def list_responses() -> dict[int, OpenAPIResponse]:
+    page = _success(
+        "A page of sessions, newest first: at most `limit` rows, and fewer when more would take the "
+        f"page over {PAGE_BYTE_BUDGET:,} bytes as Lambda may encode it (under its 6 MB response limit); "
+        "`next_cursor` then leads to the rest. A page always has at least one row if any remain.",
+        SessionPage,
+    )
+    return _responses((200, page), 422, 503)
+
+
+def create_responses() -> dict[int, OpenAPIResponse]:
+    created = _success(
+        "The created session (or, for a repeated Idempotency-Key, the first response).",
+        SessionEnvelope,
+        {"Location": {"description": "The session's URL.", "schema": {"type": "string"}}, **_ETAG},
+        links=_links_to_the_session("$response.body#/data/id", etag=True),
+    )
+    return _responses((201, created), 400, 413, 415, 422, 503)
+
+
+def get_responses() -> dict[int, OpenAPIResponse]:
+    session = _success("The session.", SessionEnvelope, _ETAG, links=_session_links())
+    return _responses((200, session), 404, 422, 503)
+
+
+def update_responses() -> dict[int, OpenAPIResponse]:
+    updated = _success("The updated session.", SessionEnvelope, _ETAG, links=_session_links())
+    return _responses((200, updated), 400, 404, 412, 413, 415, 422, 503)
+
+
+def delete_responses() -> dict[int, OpenAPIResponse]:
+    return _responses((204, _success("Deleted.", None)), 404, 412, 422, 503)
+
+
+def _session_links() -> dict[str, Any]:
+    return _links_to_the_session("$request.path.id", etag=True)
