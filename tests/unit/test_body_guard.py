@@ -49,6 +49,12 @@ def test_refusals(headers: dict[str, str], error: type[ApiError]) -> None:
         with_decoded_body(event("{}", headers=headers), max_bytes=100)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_json_constant_is_named_in_the_400(constant: str) -> None:
+    with pytest.raises(BadRequest, match=f"^Request body contains {constant}, which is not JSON$"):
+        parse_json_object(f'{{"difficulty": {constant}}}')
+
+
 def test_no_body_passes_untouched() -> None:
     assert with_decoded_body(event(None), max_bytes=1)["body"] is None
 

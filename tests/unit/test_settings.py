@@ -75,6 +75,15 @@ def test_bad_settings_name_the_variable_and_hide_the_password(env: dict[str, str
     assert PASSWORD not in repr(raised.value)
 
 
+def test_every_bad_setting_is_listed_in_one_message() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_environ({"DATABASE_URL": "sqlite://", "DB_CONNECT_TIMEOUT": "-1", "MAX_BODY_BYTES": "x"})
+    assert str(raised.value) == (
+        "Invalid configuration: DB_CONNECT_TIMEOUT: Input should be greater than 0; "
+        "MAX_BODY_BYTES: Input should be a valid integer, unable to parse string as an integer"
+    )
+
+
 def test_settings_repr_never_shows_the_password() -> None:
     settings = Settings.from_environ({"DATABASE_URL": f"postgresql://u:{PASSWORD}@h/d", "POSTGRES_PASSWORD": PASSWORD})
     assert PASSWORD not in repr(settings)

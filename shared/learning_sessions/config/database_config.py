@@ -103,11 +103,6 @@ def resolve_database_url(settings: Settings) -> URL:
     )
 
 
-def describe_url(url: URL) -> str:
-    """A URL for messages and logs: SQLAlchemy's own rendering, with the password masked."""
-    return url.render_as_string(hide_password=True)
-
-
 def _parse_database_url(raw: str) -> tuple[URL, str | None]:
     """The URL and the sslmode it asks for; its message never echoes the raw value."""
     # An unencoded "@" in the user or password makes part of the password the host (or the

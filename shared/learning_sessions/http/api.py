@@ -292,11 +292,11 @@ class RequestMetrics:
 
     CloudWatch Logs turns them into metrics: no API call, nothing to wait for. One line per request,
     and one more for an error (its status code is a dimension, and a line has one dimension set).
+    The namespace is Powertools' own setting, POWERTOOLS_METRICS_NAMESPACE.
     """
 
-    def __init__(self, namespace: str, service: str) -> None:
-        self._requests = EphemeralMetrics(namespace=namespace, service=service)
-        self._namespace = namespace
+    def __init__(self, service: str) -> None:
+        self._requests = EphemeralMetrics(service=service)
         self._service = service
 
     def record(self, status_code: int, latency_ms: float) -> None:
@@ -306,7 +306,7 @@ class RequestMetrics:
         self._requests.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
         self._requests.flush_metrics()
         if status_code >= 400:
-            errors = EphemeralMetrics(namespace=self._namespace, service=self._service)
+            errors = EphemeralMetrics(service=self._service)
             errors.add_dimension(name="StatusCode", value=str(status_code))
             errors.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
             errors.flush_metrics()
@@ -314,8 +314,7 @@ class RequestMetrics:
 
 def request_metrics() -> RequestMetrics | None:
     """Metrics when a namespace is configured (template.yaml sets one); locally and in tests, none."""
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
-    return RequestMetrics(namespace, logger.service) if namespace else None
+    return RequestMetrics(logger.service) if os.environ.get("POWERTOOLS_METRICS_NAMESPACE") else None
 
 
 def lambda_entry(app: APIGatewayHttpResolver) -> LambdaHandler:

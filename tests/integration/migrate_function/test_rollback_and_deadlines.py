@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,13 @@ def test_the_timeout_answer_stays_silent_while_commit_is_under_way(load_migrate:
     assert fresh.abandon(wait_seconds=0.05) is True
     with pytest.raises(TimeoutError):
         fresh.commit(lambda: pytest.fail("COMMIT must not be sent after the timeout answer"))
+
+
+def test_the_time_a_retried_migration_may_use_keeps_the_margin_to_answer(load_migrate: LoadMigrate) -> None:
+    # A lock timeout is retried only while this is positive (run_with_lock_retry's should_retry).
+    app = load_migrate({"DATABASE_URL": "sqlite://"})
+    margin_ms = app.RESPONSE_MARGIN_MS + app.SOCKET_SLACK_MS
+    now = time.monotonic()
+    ten_seconds_left = app.time_left_ms(now + 10)
+    assert 10_000 - margin_ms - 1_000 < ten_seconds_left <= 10_000 - margin_ms
+    assert app.time_left_ms(now + margin_ms / 1000) <= 0
