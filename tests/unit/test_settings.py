@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import boto3
@@ -10,7 +11,12 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import Engine
 
-from learning_sessions.config.database_config import SecretUnreadable, forget_cached_secrets, resolve_database_url
+from learning_sessions.config.database_config import (
+    SecretUnreadable,
+    forget_cached_secrets,
+    read_database_secret,
+    resolve_database_url,
+)
 from learning_sessions.config.settings import ConfigError, Settings
 from learning_sessions.data.database import create_db_engine
 
@@ -171,6 +177,22 @@ class TestSecretsManager:
         forget_cached_secrets()  # what expiry of the max age does
         assert "@rotated-host:" in url_for({"POSTGRES_SECRET_ARN": arn})
 
+    def test_the_cache_lasts_secret_max_age_seconds_and_a_forced_read_skips_it(self) -> None:
+        arn = create_secret({**RDS_SECRET, "host": "first-host"})
+        settings = Settings.from_environ({"POSTGRES_SECRET_ARN": arn, "SECRET_MAX_AGE_SECONDS": "1"})
+        assert read_database_secret(settings)["host"] == "first-host"
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**RDS_SECRET, "host": "rotated-host"})
+        )
+        assert read_database_secret(settings)["host"] == "first-host"
+        # As after a refused password: the new one at once, whatever the cache holds.
+        assert read_database_secret(settings, force_fetch=True)["host"] == "rotated-host"
+        boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**RDS_SECRET, "host": "third-host"})
+        )
+        time.sleep(1.1)  # past the configured age; Powertools' own default would keep it 5 s
+        assert read_database_secret(settings)["host"] == "third-host"
+
     @pytest.mark.parametrize(
         ("secret", "problem"),
         [
@@ -188,6 +210,11 @@ class TestSecretsManager:
         assert "POSTGRES_SECRET_ARN" in str(raised.value)
         assert problem in str(raised.value)
         assert PASSWORD not in str(raised.value)
+
+    def test_a_port_that_is_not_a_number_is_named_as_such(self) -> None:
+        arn = create_secret({**RDS_SECRET, "port": "not a port"})
+        with pytest.raises(ConfigError, match="^POSTGRES_SECRET_ARN: the secret's port is not a number$"):
+            url_for({"POSTGRES_SECRET_ARN": arn})
 
     def test_missing_secret_is_a_clear_error(self) -> None:
         arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:does-not-exist"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -149,6 +150,17 @@ def test_the_timeout_answer_stays_silent_while_commit_is_under_way(load_migrate:
     assert fresh.abandon(wait_seconds=0.05) is True
     with pytest.raises(TimeoutError):
         fresh.commit(lambda: pytest.fail("COMMIT must not be sent after the timeout answer"))
+
+
+def test_abandoning_a_run_whose_connection_already_died_still_answers(load_migrate: LoadMigrate) -> None:
+    # The server may have closed the socket first (a restart, the statement timeout's FATAL): shutting
+    # it down then fails, and the timer must still answer FAILED rather than die with an OSError.
+    app = load_migrate({"DATABASE_URL": "sqlite://"})
+    guard = app.CommitGuard()
+    gone = socket.socket()
+    gone.close()
+    guard.watch(gone)
+    assert guard.abandon(wait_seconds=0.05) is True
 
 
 def test_the_time_a_retried_migration_may_use_keeps_the_margin_to_answer(load_migrate: LoadMigrate) -> None:

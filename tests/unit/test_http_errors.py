@@ -1,0 +1,36 @@
+"""A request refused before routing gets the very answer the resolver gives for the same error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from learning_sessions.domain.errors import ApiError, ServiceUnavailable
+from learning_sessions.http.http_errors import api_error_proxy_result, api_error_response
+from tests.support.lambda_functions import FakeLambdaContext
+from tools.http_api_events import http_api_event
+
+
+def resolver_answer(error: ApiError) -> dict[str, Any]:
+    app = APIGatewayHttpResolver()
+
+    @app.get("/refused")
+    def refused() -> Any:
+        return api_error_response(error)
+
+    answer: dict[str, Any] = app.resolve(http_api_event("GET", "/refused"), FakeLambdaContext())
+    return answer
+
+
+def test_the_proxy_result_of_an_error_is_the_resolvers_answer_to_it() -> None:
+    error = ServiceUnavailable("Try later", details=[{"loc": ["header", "x"]}], headers={"Retry-After": "1"})
+    answer = resolver_answer(error)
+    answer.pop("cookies", None)  # the resolver's empty list of cookies: nothing to set
+    assert api_error_proxy_result(error) == answer
+    assert answer == {
+        "statusCode": 503,
+        "headers": {"Content-Type": "application/json", "Retry-After": "1"},
+        "body": '{"error":{"code":"service_unavailable","message":"Try later","details":[{"loc":["header","x"]}]}}',
+        "isBase64Encoded": False,
+    }
