@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from sqlalchemy.exc import OperationalError
 
 from learning_sessions.domain.errors import ApiError, ServiceUnavailable
-from learning_sessions.http.http_errors import api_error_proxy_result, api_error_response
+from learning_sessions.http.http_errors import api_error_proxy_result, api_error_response, is_database_unavailable
 from tests.support.lambda_functions import FakeLambdaContext
 from tools.http_api_events import http_api_event
 
@@ -34,3 +35,13 @@ def test_the_proxy_result_of_an_error_is_the_resolvers_answer_to_it() -> None:
         "body": '{"error":{"code":"service_unavailable","message":"Try later","details":[{"loc":["header","x"]}]}}',
         "isBase64Encoded": False,
     }
+
+
+def test_an_error_wrapping_a_database_outage_counts_as_the_outage() -> None:
+    # Powertools' idempotency layer, for one, raises its own error from the driver's.
+    outage = OperationalError("SELECT 1", None, ConnectionRefusedError("the database is down"))
+    wrapped = RuntimeError("the idempotency record could not be read")
+    wrapped.__cause__ = outage
+    assert is_database_unavailable(outage)
+    assert is_database_unavailable(wrapped)
+    assert not is_database_unavailable(RuntimeError("a bug"))

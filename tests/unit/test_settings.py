@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -211,10 +212,23 @@ class TestSecretsManager:
         assert problem in str(raised.value)
         assert PASSWORD not in str(raised.value)
 
-    def test_a_port_that_is_not_a_number_is_named_as_such(self) -> None:
-        arn = create_secret({**RDS_SECRET, "port": "not a port"})
-        with pytest.raises(ConfigError, match="^POSTGRES_SECRET_ARN: the secret's port is not a number$"):
+    @pytest.mark.parametrize(
+        ("stored", "message"),
+        [
+            ({"SecretString": "not json"}, "the secret is not valid JSON"),
+            ({"SecretBinary": b"\xff\xfe"}, "the secret's binary value is not UTF-8 text"),
+            ({"SecretString": '["a"]'}, "the secret must be a JSON object"),
+            ({"SecretString": '{"host": "h", "dbname": "d"}'}, "the secret lacks username, password"),
+            ({"SecretString": json.dumps({**RDS_SECRET, "port": "x"})}, "the secret's port is not a number"),
+        ],
+        ids=["not-json", "binary-not-utf8", "not-an-object", "no-credentials", "port-not-a-number"],
+    )
+    def test_an_unusable_secret_says_exactly_why(self, stored: dict[str, Any], message: str) -> None:
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = client.create_secret(Name="unusable", **stored)["ARN"]
+        with pytest.raises(ConfigError) as raised:
             url_for({"POSTGRES_SECRET_ARN": arn})
+        assert str(raised.value) == f"POSTGRES_SECRET_ARN: {message}"
 
     def test_missing_secret_is_a_clear_error(self) -> None:
         arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:does-not-exist"
