@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import OperationalError
 
 from learning_sessions.domain.errors import ApiError, ServiceUnavailable
-from learning_sessions.http.http_errors import api_error_proxy_result, api_error_response, is_database_unavailable
+from learning_sessions.http.http_errors import (
+    api_error_proxy_result,
+    api_error_response,
+    is_database_unavailable,
+    is_schema_missing,
+)
 from tests.support.lambda_functions import FakeLambdaContext
 from tools.http_api_events import http_api_event
 
@@ -20,7 +27,7 @@ def resolver_answer(error: ApiError) -> dict[str, Any]:
     def refused() -> Any:
         return api_error_response(error)
 
-    answer: dict[str, Any] = app.resolve(http_api_event("GET", "/refused"), FakeLambdaContext())
+    answer: dict[str, Any] = app.resolve(http_api_event("GET", "/refused"), cast(LambdaContext, FakeLambdaContext()))
     return answer
 
 
@@ -45,3 +52,12 @@ def test_an_error_wrapping_a_database_outage_counts_as_the_outage() -> None:
     assert is_database_unavailable(outage)
     assert is_database_unavailable(wrapped)
     assert not is_database_unavailable(RuntimeError("a bug"))
+
+
+def test_only_a_missing_table_is_a_missing_schema() -> None:
+    missing = OperationalError("SELECT 1", None, sqlite3.OperationalError("no such table: learning_sessions"))
+    wrapped = RuntimeError("the idempotency record could not be read")
+    wrapped.__cause__ = missing
+    assert is_schema_missing(missing)
+    assert is_schema_missing(wrapped)
+    assert not is_schema_missing(OperationalError("SELECT 1", None, sqlite3.OperationalError("database is locked")))

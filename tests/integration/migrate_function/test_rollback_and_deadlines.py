@@ -163,6 +163,36 @@ def test_abandoning_a_run_whose_connection_already_died_still_answers(load_migra
     assert guard.abandon(wait_seconds=0.05) is True
 
 
+@pytest.mark.parametrize(
+    ("configured", "budgets"),
+    [
+        (None, {60_000: 53_000, 7_500: 1_000}),  # the API's 3 s default does not cap a migration
+        ("10000", {60_000: 10_000, 7_500: 1_000}),
+        ("0", {60_000: 53_000}),  # 0: no cap
+    ],
+    ids=["default", "capped", "uncapped"],
+)
+def test_a_statement_may_use_the_time_left_less_the_margin_up_to_the_configured_cap(
+    load_migrate: LoadMigrate, configured: str | None, budgets: dict[int, int]
+) -> None:
+    env = {"DATABASE_URL": "sqlite://"} | ({"DB_STATEMENT_TIMEOUT_MS": configured} if configured else {})
+    app = load_migrate(env)
+    assert app.RESPONSE_MARGIN_MS + app.SOCKET_SLACK_MS == 7_000
+    assert app.MIN_BUDGET_MS == 1_000
+    assert {left: app.statement_budget_ms(left) for left in budgets} == budgets
+
+
+def test_abandoning_a_run_shuts_its_connection(load_migrate: LoadMigrate) -> None:
+    # Postgres rolls the transaction back when the session ends; the handler's read wakes up.
+    app = load_migrate({"DATABASE_URL": "sqlite://"})
+    guard = app.CommitGuard()
+    ours, server = socket.socketpair()
+    with ours, server:
+        guard.watch(ours)
+        assert guard.abandon(wait_seconds=0.05) is True
+        assert server.recv(1) == b""
+
+
 def test_the_time_a_retried_migration_may_use_keeps_the_margin_to_answer(load_migrate: LoadMigrate) -> None:
     # A lock timeout is retried only while this is positive (run_with_lock_retry's should_retry).
     app = load_migrate({"DATABASE_URL": "sqlite://"})
