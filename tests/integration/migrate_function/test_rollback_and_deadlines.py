@@ -182,6 +182,25 @@ def test_a_statement_may_use_the_time_left_less_the_margin_up_to_the_configured_
     assert {left: app.statement_budget_ms(left) for left in budgets} == budgets
 
 
+def test_the_migration_connects_with_the_budget_as_its_statement_and_socket_timeouts(
+    load_migrate: LoadMigrate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_migrate({"DATABASE_URL": f"sqlite:///{tmp_path / 'budget.db'}"})
+    engines_for: list[Any] = []
+    create_db_engine = app.create_db_engine
+
+    def recording(settings: Any) -> Any:
+        engines_for.append(settings)
+        return create_db_engine(settings)
+
+    monkeypatch.setattr(app, "create_db_engine", recording)
+    assert app.upgrade_to_head(time.monotonic() + 600) == (None, HEAD)
+    (settings,) = engines_for
+    # Ten minutes left: all but the margin to roll back and answer; the socket waits a little longer.
+    assert 593_000 - 100 < settings.db_statement_timeout_ms <= 593_000
+    assert settings.db_connect_timeout == (settings.db_statement_timeout_ms + 2_000) / 1000
+
+
 def test_abandoning_a_run_shuts_its_connection(load_migrate: LoadMigrate) -> None:
     # Postgres rolls the transaction back when the session ends; the handler's read wakes up.
     app = load_migrate({"DATABASE_URL": "sqlite://"})
