@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg8000.exceptions import DatabaseError as PgDatabaseError
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.integration.migrate_function.cfn import (
     LambdaContext,
@@ -199,6 +201,40 @@ def test_the_migration_connects_with_the_budget_as_its_statement_and_socket_time
     # Ten minutes left: all but the margin to roll back and answer; the socket waits a little longer.
     assert 593_000 - 100 < settings.db_statement_timeout_ms <= 593_000
     assert settings.db_connect_timeout == (settings.db_statement_timeout_ms + 2_000) / 1000
+
+
+@pytest.mark.postgres
+def test_the_timeout_answer_can_shut_the_migrations_own_connection(
+    postgres_target: Target, load_migrate: LoadMigrate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_migrate(postgres_target.env)
+    watched: list[tuple[str, int]] = []
+    monkeypatch.setattr(app.helper.guard, "watch", lambda sock: watched.append(sock.getpeername()[:2]))
+    app.upgrade_to_head(time.monotonic() + 600)
+    assert watched == [("127.0.0.1", postgres_target.url.port or 5432)]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (RuntimeError("boom"), "RuntimeError: boom"),
+        (RuntimeError(), "RuntimeError: "),
+        (
+            DBAPIError("ALTER TABLE x", None, PgDatabaseError({"M": "lock timeout", "C": "55P03", "S": "ERROR"})),
+            "DatabaseError: lock timeout (SQLSTATE 55P03)",
+        ),
+        (DBAPIError("ALTER TABLE x", None, PgDatabaseError({"M": "no code"})), "DatabaseError: no code (SQLSTATE ?)"),
+        (DBAPIError("SELECT 1", None, PgDatabaseError({"C": "XX000"})), "DatabaseError: {'C': 'XX000'}"),
+        (ValueError("x" * 300), "ValueError: " + "x" * 188),
+    ],
+    ids=["plain", "no-args", "postgres-fields", "no-sqlstate", "no-message", "long"],
+)
+def test_the_reason_cloudformation_shows_is_the_drivers_message_and_sqlstate(
+    load_migrate: LoadMigrate, error: BaseException, reason: str
+) -> None:
+    app = load_migrate({"DATABASE_URL": "sqlite://"})
+    assert app.describe(error) == reason
+    assert len(reason) <= 200
 
 
 def test_abandoning_a_run_shuts_its_connection(load_migrate: LoadMigrate) -> None:
