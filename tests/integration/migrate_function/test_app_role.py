@@ -4,9 +4,13 @@ the role can neither DROP nor ALTER nor CREATE, nor touch alembic_version."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -23,6 +27,38 @@ pytestmark = pytest.mark.postgres
 
 # Every character that breaks naive quoting or URL parsing.
 PASSWORD = "s3cret'@/:?#%\"x"
+
+
+def password_is(target: Target, role: str, password: str) -> bool:
+    """Whether the role's SCRAM verifier in pg_authid is the password's: the test server trusts every
+    login, so connecting as the role proves nothing about its password."""
+    admin = create_engine(target.url)
+    try:
+        with admin.connect() as conn:
+            verifier = conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role}).scalar()
+    finally:
+        admin.dispose()
+    mechanism, _, rest = (verifier or "").partition("$")
+    assert mechanism == "SCRAM-SHA-256", verifier
+    iterations_and_salt, stored_and_server = rest.split("$")
+    iterations, salt = iterations_and_salt.split(":")
+    stored_key = base64.b64decode(stored_and_server.split(":")[0])
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key)
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    """moto's Secrets Manager, and a client of it."""
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        for key, value in (
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_DEFAULT_REGION", REGION),
+        ):
+            patch.setenv(key, value)
+        yield boto3.client("secretsmanager", region_name=REGION)
 
 
 @pytest.fixture
@@ -103,3 +139,48 @@ def test_api_runs_as_the_app_role_which_cannot_change_the_schema(
             assert "42501" in str(refused.value), statement  # insufficient_privilege
     finally:
         role_engine.dispose()
+
+
+def test_each_run_sets_the_secrets_current_password_even_when_an_earlier_read_is_cached(
+    postgres_target: Target, role: str, cfn: ResponseEndpoint, load_migrate: LoadMigrate, aws: Any
+) -> None:
+    # No username in the secret: the role's own name is assumed.
+    arn = aws.create_secret(Name=f"app-{role}", SecretString=json.dumps({"password": PASSWORD}))["ARN"]
+    app = load_migrate({**postgres_target.env, "APP_DB_ROLE": role, "APP_DB_SECRET_ARN": arn})
+    app.lambda_handler(custom_resource_event("Create", cfn), LambdaContext())
+    created = cfn.wait_for(1)[-1]
+    assert created.body["Status"] == "SUCCESS", created.body["Reason"]
+    assert password_is(postgres_target, role, PASSWORD)
+
+    aws.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": role, "password": "rotated"}))
+    app.lambda_handler(custom_resource_event("Update", cfn), LambdaContext())
+    updated = cfn.wait_for(2)[-1]
+    assert updated.body["Status"] == "SUCCESS", updated.body["Reason"]
+    assert password_is(postgres_target, role, "rotated")
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (["not", "an", "object"], "the secret must be a JSON object with a password"),
+        ({"username": "x"}, "the secret must be a JSON object with a password"),
+        ({"username": "someone_else", "password": "p"}, "the secret's username is not APP_DB_ROLE ({role})"),
+    ],
+    ids=["not-an-object", "no-password", "another-user"],
+)
+def test_an_unusable_app_secret_fails_the_deploy_saying_why(
+    postgres_target: Target,
+    role: str,
+    cfn: ResponseEndpoint,
+    load_migrate: LoadMigrate,
+    aws: Any,
+    secret: object,
+    reason: str,
+) -> None:
+    arn = aws.create_secret(Name=f"app-{role}", SecretString=json.dumps(secret))["ARN"]
+    app = load_migrate({**postgres_target.env, "APP_DB_ROLE": role, "APP_DB_SECRET_ARN": arn})
+    app.lambda_handler(custom_resource_event("Create", cfn), LambdaContext())
+    response = cfn.only_response()
+    assert response.body["Status"] == "FAILED"
+    expected = "Migration failed: ConfigError: APP_DB_SECRET_ARN: " + reason.format(role=role)
+    assert response.body["Reason"] == expected
