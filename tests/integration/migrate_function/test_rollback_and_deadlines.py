@@ -150,7 +150,7 @@ def test_the_timeout_answer_stays_silent_while_commit_is_under_way(load_migrate:
 
     fresh = app.CommitGuard()
     assert fresh.abandon(wait_seconds=0.05) is True
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError, match=r"^the time to migrate ran out; the transaction was not committed$"):
         fresh.commit(lambda: pytest.fail("COMMIT must not be sent after the timeout answer"))
 
 
