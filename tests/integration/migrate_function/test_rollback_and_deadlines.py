@@ -243,6 +243,7 @@ def test_abandoning_a_run_shuts_its_connection(load_migrate: LoadMigrate) -> Non
     guard = app.CommitGuard()
     ours, server = socket.socketpair()
     with ours, server:
+        server.settimeout(2)  # a connection left open would otherwise hold this test forever
         guard.watch(ours)
         assert guard.abandon(wait_seconds=0.05) is True
         assert server.recv(1) == b""
