@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any, cast
 
+import pytest
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from sqlalchemy.exc import OperationalError
@@ -16,7 +18,7 @@ from learning_sessions.http.http_errors import (
     is_database_unavailable,
     is_schema_missing,
 )
-from tests.support.lambda_functions import FakeLambdaContext
+from tests.support.lambda_functions import FakeLambdaContext, load_handlers
 from tools.http_api_events import http_api_event
 
 
@@ -61,3 +63,14 @@ def test_only_a_missing_table_is_a_missing_schema() -> None:
     assert is_schema_missing(missing)
     assert is_schema_missing(wrapped)
     assert not is_schema_missing(OperationalError("SELECT 1", None, sqlite3.OperationalError("database is locked")))
+
+
+@pytest.mark.parametrize(
+    "event", [{}, {"requestContext": {}}, {"requestContext": {"http": {}}}], ids=["empty", "no-http", "no-method"]
+)
+def test_an_event_that_is_not_api_gateways_is_refused_with_a_401_not_a_crash(event: dict[str, Any]) -> None:
+    # A console test event or a direct invoke: no route, no caller, and still a JSON error.
+    for name, handler in load_handlers({"DATABASE_URL": "sqlite://"}).items():
+        answer = handler(event, FakeLambdaContext())
+        assert answer["statusCode"] == 401, name
+        assert json.loads(answer["body"])["error"]["code"] == "unauthorized", name

@@ -147,6 +147,15 @@ def test_gzipped_body_is_not_silently_accepted(api: LambdaApiClient) -> None:
     assert_nothing_stored(api)
 
 
+def test_a_body_on_a_get_or_delete_is_ignored_not_refused(api: LambdaApiClient) -> None:
+    # These methods take no body, so none is checked: a client library that sends one anyway still works.
+    session = api.create()
+    path = f"/api/sessions/{session['id']}"
+    headers = {"Content-Type": "text/plain", "Content-Encoding": "gzip"}
+    for method, target, status in (("GET", path, 200), ("GET", "/api/sessions/", 200), ("DELETE", path, 204)):
+        assert api.request(method, target, raw_body="\xff not json", headers=headers).status == status, method
+
+
 def test_numbers_as_strings_and_strings_as_numbers_are_422(api: LambdaApiClient) -> None:
     assert api.post("/api/sessions/", {"title": 12345}).status == 422
     assert api.post("/api/sessions/", {"title": "ok", "status": 1}).status == 422
