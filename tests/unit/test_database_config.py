@@ -147,3 +147,24 @@ def test_a_missing_or_non_pem_ca_file_names_the_variable_and_the_path(content: s
         create_db_engine(Settings.from_environ(env))
     assert "POSTGRES_SSL_CA_FILE" in str(raised.value)
     assert str(ca_file) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "path", "reason"),
+    [
+        (None, "rds-ca.pem", "(No such file or directory)"),
+        ("not a certificate\n", "rds-ca.pem", "([X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate or crl found"),
+        (None, "nul\x00byte.pem", "(ValueError)"),  # a path the OS cannot take: no strerror to quote
+    ],
+    ids=["missing", "not-pem", "unopenable-path"],
+)
+def test_the_ca_files_problem_is_quoted(content: str | None, path: str, reason: str, tmp_path: Path) -> None:
+    ca_file = tmp_path / path.replace("\x00", "")
+    if content is not None:
+        ca_file.write_text(content)
+    named = str(tmp_path / path)
+    env = {"DATABASE_URL": "postgresql://u:p@h/d", "POSTGRES_SSLMODE": "verify-full", "POSTGRES_SSL_CA_FILE": named}
+    with pytest.raises(ConfigError) as raised:
+        create_db_engine(Settings.from_environ(env))
+    prefix = f"POSTGRES_SSL_CA_FILE: {named} is not a readable PEM file of CA certificates "
+    assert str(raised.value).startswith(prefix + reason)

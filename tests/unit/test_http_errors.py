@@ -18,6 +18,7 @@ from learning_sessions.http.http_errors import (
     is_database_unavailable,
     is_schema_missing,
 )
+from tests.support.client import LambdaApiClient
 from tests.support.lambda_functions import FakeLambdaContext, load_handlers
 from tools.http_api_events import http_api_event
 
@@ -74,3 +75,16 @@ def test_an_event_that_is_not_api_gateways_is_refused_with_a_401_not_a_crash(eve
         answer = handler(event, FakeLambdaContext())
         assert answer["statusCode"] == 401, name
         assert json.loads(answer["body"])["error"]["code"] == "unauthorized", name
+
+
+def test_a_freshly_started_function_parses_bodies_with_the_strict_parser() -> None:
+    # The handler fixtures of the other tests start each function once per run; this one starts them here,
+    # so that the resolver's set-up (its JSON parser) is checked by a test that runs it.
+    api = LambdaApiClient(load_handlers({"DATABASE_URL": "sqlite://"}))
+    for body, message in (
+        ('{"title": "x", "difficulty": NaN}', "Request body contains NaN, which is not JSON"),
+        ('{"title": "x", "title": "y"}', "Request body has duplicate keys"),
+    ):
+        answer = api.request("POST", "/api/sessions/", raw_body=body)
+        assert answer.status == 400, body
+        assert answer.json()["error"]["message"] == message

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging import logger as powertools_logger
+from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
 from sqlalchemy.exc import OperationalError
 
 from learning_sessions.domain.errors import NotFound
@@ -202,3 +203,28 @@ def test_the_correlation_id_is_read_as_jmespath_reads_it() -> None:
     ]
     for event in events:
         assert request_logs.correlation_id(event) == query(event, correlation_paths.API_GATEWAY_HTTP), event
+
+
+def test_a_logger_without_powertools_json_formatter_is_refused_at_once() -> None:
+    # Its keys would otherwise be set on a formatter that never prints them: lines without request ids.
+    import logging
+
+    from aws_lambda_powertools import Logger
+
+    plain = Logger(service=f"plain-{random.randrange(10**9)}", logger_formatter=_PlainFormatter())
+    with pytest.raises(TypeError, match=r"^RequestLogContext sets the keys of Powertools' own JSON formatter$"):
+        request_logs.RequestLogContext(plain)
+    assert isinstance(plain.registered_formatter, logging.Formatter)
+
+
+class _PlainFormatter(BasePowertoolsFormatter):
+    """A formatter of Powertools' base class that is not its JSON formatter."""
+
+    def append_keys(self, **additional_keys: Any) -> None: ...
+
+    def clear_state(self) -> None: ...
+
+    def get_current_keys(self) -> dict[str, Any]:
+        return {}
+
+    def remove_keys(self, keys: Any) -> None: ...
