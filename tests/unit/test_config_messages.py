@@ -14,10 +14,26 @@ def config_error(environ: dict[str, str]) -> str:
     return str(refused.value)
 
 
-def test_a_url_with_two_at_signs_says_how_to_encode_the_password() -> None:
-    assert config_error({"DATABASE_URL": "postgresql://user:p@ss@host/db"}) == (
+@pytest.mark.parametrize(
+    "url", ["postgresql://user:p@ss@host/db", "postgresql://user:p@ss://x@host/db"], ids=["plain", "with-scheme-in-it"]
+)
+def test_a_url_with_two_at_signs_says_how_to_encode_the_password(url: str) -> None:
+    # The password may itself hold "://": only the first one ends the scheme.
+    assert config_error({"DATABASE_URL": url}) == (
         "DATABASE_URL has more than one '@': percent-encode the user name and password "
         "(@ as %40, / as %2F, : as %3A, ? as %3F, # as %23, % as %25)"
+    )
+
+
+def test_unsupported_query_parameters_are_all_named() -> None:
+    assert config_error({"DATABASE_URL": "postgresql://u:p@h/d?sslrootcert=x&connect_timeout=3"}) == (
+        "DATABASE_URL: query parameter connect_timeout, sslrootcert is not supported (only sslmode)"
+    )
+
+
+def test_an_unknown_sslmode_lists_the_ones_there_are() -> None:
+    assert config_error({"DATABASE_URL": "postgresql://u:p@h/d?sslmode=prefer"}) == (
+        "DATABASE_URL: sslmode must be one of disable, require, verify-full"
     )
 
 

@@ -38,8 +38,8 @@ class SecretUnreadable(ConfigError):
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """Where to connect. With ``secret_arn``, the credentials (and perhaps the address) in ``url``
-    are filled in from the secret for each new connection."""
+    """Where to connect. With ``secret_arn``, ``url`` names only the driver: the address and the
+    credentials of each new connection come from the secret (and the settings that override it)."""
 
     url: URL
     sslmode: str
@@ -74,13 +74,8 @@ def database_config(settings: Settings) -> DatabaseConfig:
         )
         return DatabaseConfig(url, settings.postgres_sslmode)
     if settings.postgres_secret_arn:
-        url = URL.create(
-            PG_DRIVER,
-            host=settings.postgres_host_override,
-            port=settings.postgres_port,
-            database=settings.postgres_db,
-        )
-        return DatabaseConfig(url, settings.postgres_sslmode, settings.postgres_secret_arn)
+        # Only the driver: every connection's address and credentials come from secret_connect_params.
+        return DatabaseConfig(URL.create(PG_DRIVER), settings.postgres_sslmode, settings.postgres_secret_arn)
     raise ConfigError(
         "No database configured: set DATABASE_URL, or POSTGRES_HOST with POSTGRES_DB, "
         "POSTGRES_USER and POSTGRES_PASSWORD, or POSTGRES_SECRET_ARN"
