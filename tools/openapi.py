@@ -38,10 +38,7 @@ def build_document() -> dict[str, Any]:
     sys.path.insert(0, str(REPO_ROOT / "shared"))
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 
-    from learning_sessions.http.openapi import BEARER_SCHEME, SECURITY, build_the_document
-
-    # Before the functions are loaded: their routes then declare the responses (openapi.documented).
-    build_the_document()
+    from learning_sessions.http.openapi import BEARER_SCHEME, SECURITY, building_the_document
 
     security_schemes: dict[str, SecurityScheme] = {
         BEARER_SCHEME: HTTPBearer(
@@ -64,7 +61,8 @@ def build_document() -> dict[str, Any]:
         # Our handlers build their resolver with create_resolver(), which discover() does not
         # recognise (it looks for a resolver class called by name), so each file is added by hand.
         merge.add_file(REPO_ROOT / "functions" / name / "app.py")
-    with warnings.catch_warnings():
+    # The merge loads the functions here: their routes then declare the responses (openapi.documented).
+    with warnings.catch_warnings(), building_the_document():
         # OpenAPIMerge only warns when a handler fails to import: a document missing a function
         # must fail the build instead.
         warnings.filterwarnings("error", message="(Failed to load|OpenAPIMerge discovered)")

@@ -7,7 +7,8 @@ documented().
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -37,14 +38,22 @@ _ERROR_HEADERS = {412: _ETAG, 503: _RETRY_AFTER}
 BEARER_SCHEME = "bearerAuth"
 SECURITY: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 
-# Set by tools/openapi.py before it loads the functions to build the document.
+# True only while tools/openapi.py loads the functions to build the document.
 _documenting = False
 
 
-def build_the_document() -> None:
-    """From now on, routes declare their responses (see documented)."""
+@contextmanager
+def building_the_document() -> Iterator[None]:
+    """Routes declare their responses (see documented) while the functions are loaded in here.
+
+    Only in here: a function loaded afterwards in the same process (the test suite's) is as on Lambda.
+    """
     global _documenting
     _documenting = True
+    try:
+        yield
+    finally:
+        _documenting = False
 
 
 def documented(responses: Callable[[], dict[int, OpenAPIResponse]]) -> dict[int, OpenAPIResponse] | None:

@@ -116,3 +116,11 @@ def test_both_401_bodies_match_the_documented_schema(generated: dict[str, Any]) 
     validator.validate(envelope)
     with pytest.raises(ValidationError):
         validator.validate({"error": "Unauthorized"})
+
+
+def test_after_the_document_is_built_functions_load_as_on_lambda(generated: dict[str, Any]) -> None:
+    # Building the document must not leave the rest of the process (the test suite) building responses.
+    from learning_sessions.http.openapi import documented
+
+    assert generated["paths"]
+    assert documented(lambda: pytest.fail("responses built outside the document")) is None
