@@ -72,9 +72,9 @@ load-sim: install ## Many execution environments vs a Postgres with 8 connection
 	PYTHONPATH=shared $(BIN)/python -m tests.support.load_sim $(LOAD_SIM_ARGS)
 
 # Issue 13: mutation testing (docs/testing.md). QUICK=1 tests a random sample of about 300 mutants
-# (~10 min; SEED=n replays one); without it every mutant, within the hour on 2 CPUs.
+# (SEED=n replays one); without it every mutant (docs/testing.md: how long a full run takes).
 .PHONY: mutate
-mutate: install ## Mutation testing of the shared layer and the handlers; QUICK=1 for a 10-minute sample.
+mutate: install ## Mutation testing of the shared layer and the handlers; QUICK=1 for a sample.
 	$(BIN)/python -m tools.mutate $(if $(QUICK),--quick) $(if $(SEED),--seed $(SEED)) $(MUTATE_ARGS)
 
 .PHONY: clean

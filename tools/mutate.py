@@ -6,7 +6,7 @@ selection would match nothing and every mutant would be "no tests". The path roo
 pytest's own pythonpath setting, so a new module or layer package needs no change here.
 
     python -m tools.mutate                  # every mutant, from scratch
-    python -m tools.mutate --quick          # a random sample (seed printed), about ten minutes
+    python -m tools.mutate --quick          # a random sample (seed printed)
     python -m tools.mutate --resume         # go on with an interrupted full run (same code and tests)
     python -m tools.mutate --summary-only   # the table of the last run, for docs/testing.md
     python -m tools.mutate --show NAME      # one mutant's diff
