@@ -175,3 +175,11 @@ def test_on_sqlite_nothing_is_sent(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert sent == []
+
+
+def test_each_retry_is_logged_with_its_attempt(pauses: list[float], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger=migrating.LOG.name):
+        assert run_with_lock_retry(Attempts(failures=1), attempts=3) == "migrated"
+    assert [record.getMessage() for record in caplog.records] == [
+        "Migration gave up waiting for a lock (attempt 1 of 3); retrying"
+    ]
