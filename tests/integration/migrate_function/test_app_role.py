@@ -78,22 +78,14 @@ def role(postgres_target: Target, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 
 
 def test_api_runs_as_the_app_role_which_cannot_change_the_schema(
-    postgres_target: Target, role: str, cfn: ResponseEndpoint, load_migrate: LoadMigrate
+    postgres_target: Target, role: str, cfn: ResponseEndpoint, load_migrate: LoadMigrate, aws: Any
 ) -> None:
     target = postgres_target
-    with pytest.MonkeyPatch.context() as patch, mock_aws():
-        for key, value in (
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_DEFAULT_REGION", REGION),
-        ):
-            patch.setenv(key, value)
-        client = boto3.client("secretsmanager", region_name=REGION)
-        arn = client.create_secret(
-            Name=f"app-{role}", SecretString=json.dumps({"username": role, "password": PASSWORD})
-        )["ARN"]
-        app = load_migrate({**target.env, "APP_DB_ROLE": role, "APP_DB_SECRET_ARN": arn})
-        app.lambda_handler(custom_resource_event("Create", cfn), LambdaContext())
+    arn = aws.create_secret(Name=f"app-{role}", SecretString=json.dumps({"username": role, "password": PASSWORD}))[
+        "ARN"
+    ]
+    app = load_migrate({**target.env, "APP_DB_ROLE": role, "APP_DB_SECRET_ARN": arn})
+    app.lambda_handler(custom_resource_event("Create", cfn), LambdaContext())
     response = cfn.only_response()
     assert response.body["Status"] == "SUCCESS", response.body["Reason"]
     assert PASSWORD not in json.dumps(response.body)
